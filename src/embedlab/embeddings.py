@@ -1,0 +1,114 @@
+"""Embedding sources (scratch, published GloVe 6B, any vector file) turned into an initial matrix and a mode."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.download import ensure
+from embedlab.errors import EmbedlabError
+from embedlab.text import Vocabulary
+from embedlab.vectors import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
+
+log = logging.getLogger(__name__)
+
+MODES = ("scratch", "frozen", "finetune")
+GLOVE6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
+GLOVE6B_DIMS = (50, 100, 200, 300)
+
+
+@dataclass(frozen=True)
+class EmbeddingInit:
+    """What the model's Embedding layer starts from: a matrix (None for Keras' own random init) and a mode."""
+
+    name: str
+    mode: str
+    dim: int
+    matrix: np.ndarray | None
+    coverage: Coverage | None = None
+    source: str = "keras random init"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trainable(self) -> bool:
+        return self.mode != "frozen"
+
+
+def glove6b_source(data_dir: Path, dim: int) -> VectorSource:
+    """GloVe 6B as a user may have it: .txt, .txt.gz, the published zip, or a trimmed .txt.gz copy."""
+    if dim not in GLOVE6B_DIMS:
+        raise EmbedlabError(f"embedding.dim={dim} does not exist for GloVe 6B; use one of {GLOVE6B_DIMS}")
+    folder = Path(data_dir) / "glove"
+    stem = f"glove.6B.{dim}d"
+    for candidate in (folder / f"{stem}.txt", folder / f"{stem}.txt.gz"):
+        if candidate.exists():
+            return VectorSource(candidate)
+    archive = folder / "glove.6B.zip"
+    if archive.exists():
+        return _zip_member(archive, f"{stem}.txt")
+    trimmed = sorted(folder.glob(f"{stem}*.txt.gz")) if folder.is_dir() else []
+    if trimmed:
+        return VectorSource(trimmed[0])
+    return _zip_member(ensure(GLOVE6B_URL, archive), f"{stem}.txt")
+
+
+def _zip_member(archive: Path, member: str) -> VectorSource:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile:
+        raise EmbedlabError(f"{archive} is not a valid zip archive; download glove.6B.zip again") from None
+    if member not in names:
+        raise EmbedlabError(f"{archive} has no {member}; it holds {names}")
+    return VectorSource(archive, member)
+
+
+def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
+    kind = cfg["source"]
+    if kind == "glove6b":
+        return glove6b_source(data_dir, int(cfg["dim"]))
+    if kind == "file":
+        if not cfg.get("path"):
+            raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
+        return VectorSource(resolve_path(str(cfg["path"]), data_dir))
+    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b or file")
+
+
+def prepare_embedding(
+    cfg: dict[str, Any], vocab: Vocabulary, data_dir: Path, cache_dir: Path, seed: int
+) -> EmbeddingInit:
+    mode = cfg["mode"]
+    if mode not in MODES:
+        raise EmbedlabError(f"embedding.mode={mode!r} is not known; use one of {MODES}")
+    if cfg["source"] == "scratch":
+        if mode != "scratch":
+            raise EmbedlabError(
+                f"embedding=scratch has no pretrained vectors to use in mode {mode!r}; "
+                "use embedding.mode=scratch or pick a pretrained embedding"
+            )
+        dim = int(cfg["dim"])
+        if dim <= 0:
+            raise EmbedlabError(f"embedding.dim={dim} must be positive")
+        return EmbeddingInit(cfg["name"], mode, dim, None)
+    if mode == "scratch":
+        raise EmbedlabError(
+            f"embedding={cfg['name']} with embedding.mode=scratch would ignore its vectors; "
+            "use frozen or finetune (or embedding=scratch)"
+        )
+    source = vector_source(cfg, data_dir)
+    dim = cfg.get("dim")
+    vectors = load_pretrained(source, vocab, cfg.get("format", "auto"), int(dim) if dim else None, cache_dir)
+    matrix, coverage = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
+    log.info(
+        "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
+        source, coverage.found, coverage.found + coverage.missing, 100 * coverage.types,
+        100 * coverage.tokens, coverage.from_subwords,
+    )
+    return EmbeddingInit(
+        cfg["name"], mode, vectors.dim, matrix, coverage, str(source), {"format": vectors.fmt}
+    )

@@ -1,0 +1,92 @@
+"""Classifiers over an Embedding layer: avg (fastText-like), cnn (Kim 2014, with multichannel) and bilstm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+from keras import layers
+
+from embedlab.embeddings import EmbeddingInit
+from embedlab.errors import EmbedlabError
+
+EMBEDDING_LAYER = "embedding"
+STATIC_LAYER = "embedding_static"
+
+
+def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, mask: bool, seed: int) -> layers.Embedding:
+    return layers.Embedding(
+        vocab_size,
+        emb.dim,
+        mask_zero=mask,
+        trainable=trainable,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        name=name,
+    )
+
+
+def _avg(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+    pooled = layers.GlobalAveragePooling1D(name="mean_pool")(embedded)
+    return layers.Dropout(cfg.get("dropout", 0.0), seed=seed)(pooled)
+
+
+def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+    pooled = []
+    for width in cfg["filter_widths"]:
+        conv = layers.Conv1D(
+            cfg["filters"], width, activation="relu", name=f"conv{width}",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + width),
+        )(embedded)
+        pooled.append(layers.GlobalMaxPooling1D(name=f"maxpool{width}")(conv))
+    features = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
+    return layers.Dropout(cfg["dropout"], seed=seed)(features)
+
+
+def _bilstm(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+    encoded = layers.Bidirectional(
+        layers.LSTM(cfg["units"], seed=seed, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
+        name="bilstm",
+    )(embedded)
+    return layers.Dropout(cfg["dropout"], seed=seed)(encoded)
+
+
+# name -> (body, whether the embedding should carry a padding mask into the body)
+ARCHITECTURES: dict[str, tuple[Callable[..., Any], bool]] = {
+    "avg": (_avg, True),
+    "cnn": (_cnn, False),
+    "bilstm": (_bilstm, True),
+}
+
+
+def build_model(
+    cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, max_len: int, n_classes: int, seed: int
+) -> keras.Model:
+    """The classifier, with the embedding rows set from the pretrained matrix when there is one."""
+    if cfg["name"] not in ARCHITECTURES:
+        raise EmbedlabError(f"model.name={cfg['name']!r} is not known; use one of {sorted(ARCHITECTURES)}")
+    body, mask = ARCHITECTURES[cfg["name"]]
+    tokens = keras.Input(shape=(max_len,), dtype="int32", name="tokens")
+    main = _embedding(emb, vocab_size, EMBEDDING_LAYER, emb.trainable, mask, seed)
+    embedded = main(tokens)
+    static = None
+    if cfg.get("multichannel"):
+        if emb.matrix is None:
+            raise EmbedlabError("model.multichannel=true needs pretrained vectors; pick embedding=glove6b or file")
+        if emb.mode != "finetune":
+            raise EmbedlabError("model.multichannel=true keeps one frozen and one fine-tuned copy: use embedding.mode=finetune")
+        static = _embedding(emb, vocab_size, STATIC_LAYER, False, mask, seed)
+        # Kim's two channels: each filter sees both copies (concatenating features = summing per-channel convolutions).
+        embedded = layers.Concatenate(name="channels")([embedded, static(tokens)])
+    features = body(tokens, embedded, cfg, seed)
+    constraint = keras.constraints.MaxNorm(cfg["max_norm"]) if cfg.get("max_norm") else None
+    outputs = layers.Dense(
+        n_classes, activation="softmax", kernel_constraint=constraint, name="classifier",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+    )(features)
+    model = keras.Model(tokens, outputs, name=cfg["name"])
+    if emb.matrix is not None:
+        main.set_weights([emb.matrix])
+        if static is not None:
+            static.set_weights([emb.matrix])
+    return model

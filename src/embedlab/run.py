@@ -1,0 +1,157 @@
+"""The experiment: load a task, build its embedding, train, evaluate, and write a complete run directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from embedlab import __version__
+from embedlab.config import CONFIG_DIR, export_locations
+from embedlab.errors import EmbedlabError
+
+log = logging.getLogger("embedlab")
+logging.getLogger("gensim").setLevel(logging.WARNING)
+
+STATUS_FILE = "metrics.json"
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Atomic write: a reader sees the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Everything a run does, returning its metrics; artefacts go to out_dir."""
+    from embedlab.datasets import load_raw
+    from embedlab.embeddings import prepare_embedding
+    from embedlab.models import EMBEDDING_LAYER, build_model
+    from embedlab.neighbours import frequent_words, to_keyed_vectors, write_neighbour_report
+    from embedlab.splits import prepare
+    from embedlab.text import Tokenizer, Vocabulary, sequence_length
+    from embedlab.train import evaluate, seed_everything, train
+
+    task_cfg: dict[str, Any] = OmegaConf.to_container(cfg.task, resolve=True)  # type: ignore[assignment]
+    seed = int(cfg.seed)
+    data_dir, cache_dir = Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
+    started = time.perf_counter()
+
+    data = prepare(load_raw(task_cfg, data_dir, cache_dir), task_cfg, seed)
+    log.info("task %s: %s examples, classes %s", data.name, data.sizes(), list(data.classes))
+    tokenizer = Tokenizer(**task_cfg["tokenizer"])
+    tokens = {name: [tokenizer(t) for t in split.texts] for name, split in
+              (("train", data.train), ("dev", data.dev), ("test", data.test))}
+    vocab = Vocabulary.build(tokens["train"], **task_cfg["vocab"])
+    max_len = sequence_length(tokens["train"], task_cfg.get("max_len"), float(task_cfg["len_percentile"]))
+    arrays = {name: (vocab.encode(tokens[name], max_len), split.labels) for name, split in
+              (("train", data.train), ("dev", data.dev), ("test", data.test))}
+    log.info("vocabulary %d words (train split only), sequence length %d", len(vocab), max_len)
+
+    emb_cfg: dict[str, Any] = OmegaConf.to_container(cfg.embedding, resolve=True)  # type: ignore[assignment]
+    emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed)
+    seed_everything(seed, cfg.trainer.get("threads"))
+    model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
+    model = build_model(model_cfg, emb, len(vocab), max_len, len(data.classes), seed)
+    initial = model.get_layer(EMBEDDING_LAYER).get_weights()[0].copy()
+    prep_seconds = time.perf_counter() - started
+
+    trainer_cfg: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
+    result = train(model, arrays, trainer_cfg, seed)
+    metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4)
+    trained = model.get_layer(EMBEDDING_LAYER).get_weights()[0]
+
+    pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(out_dir / "history.csv", index=False)
+    predictions = pd.DataFrame({"index": range(len(data.test)), "label": arrays["test"][1], "pred": probs.argmax(1)})
+    for i, name in enumerate(data.classes):
+        predictions[f"p_{name}"] = probs[:, i].round(6)
+    predictions["text"] = data.test.texts
+    predictions.to_csv(out_dir / "predictions.csv", index=False)
+
+    spaces = {"initial": to_keyed_vectors(vocab, initial), "trained": to_keyed_vectors(vocab, trained)}
+    spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
+    spaces["trained"].save_word2vec_format(str(out_dir / "embedding_trained.w2v.bin"), binary=True)
+    if cfg.analysis.enabled:
+        probes = list(dict.fromkeys([*task_cfg.get("probe_words", []), *frequent_words(vocab, int(cfg.analysis.frequent_probes))]))
+        title = f"{data.name} / {emb.name} ({emb.mode}) / {model_cfg['name']} / seed {seed}"
+        write_neighbour_report(out_dir, spaces, probes, int(cfg.analysis.neighbours_k), title)
+
+    changed_rows = int(np.any(initial != trained, axis=1).sum())
+    metrics.update({
+        "dev_accuracy_best": float(max(result.history.get("val_accuracy", [float("nan")]))),
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.seconds, 3),
+        "prepare_seconds": round(prep_seconds, 3),
+        "examples_per_second": round(result.examples_per_second, 1),
+        "n_train": len(data.train), "n_dev": len(data.dev), "n_test": len(data.test),
+        "vocab_size": len(vocab), "max_len": max_len,
+        "embedding_rows_changed": changed_rows,
+        "embedding_source": emb.source,
+        **(emb.coverage.as_dict() if emb.coverage else {}),
+    })
+    return metrics
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run one experiment into its Hydra run directory; the status file is written last on success."""
+    out_dir = Path(cfg.paths.output_dir)
+    status_path = out_dir / STATUS_FILE
+    if status_path.exists() and json.loads(status_path.read_text()).get("status") == "completed":
+        raise EmbedlabError(f"{out_dir} already holds a completed run; refusing to overwrite it")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    base = {
+        "task": cfg.task.name, "embedding": cfg.embedding.name, "mode": cfg.embedding.mode,
+        "model": cfg.model.name, "seed": int(cfg.seed), "embedlab_version": __version__,
+    }
+    write_json(status_path, {**base, "status": "running"})
+    started = time.perf_counter()
+    try:
+        metrics = experiment(cfg, out_dir)
+    except EmbedlabError as exc:
+        write_json(status_path, {**base, "status": "failed", "error": str(exc)})
+        raise
+    except Exception as exc:
+        write_json(status_path, {**base, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    payload = {**base, "status": "completed", "wall_seconds": round(time.perf_counter() - started, 3), **metrics}
+    write_json(status_path, payload)
+    log.info(
+        "test accuracy %.4f, macro-F1 %.4f (%s) -> %s",
+        metrics["test_accuracy"], metrics["test_macro_f1"], cfg.embedding.mode, out_dir,
+    )
+    return payload
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> float:
+    try:
+        return float(run(cfg)["test_accuracy"])
+    except EmbedlabError as exc:
+        logging.getLogger("embedlab").error("%s", exc)
+        print(f"embedlab: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    export_locations()
+    main()

@@ -1,0 +1,136 @@
+"""One tokenizer and one vocabulary type, shared by tasks and pretraining corpora so their words agree."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedlab.errors import EmbedlabError
+
+PAD, OOV = "<pad>", "<unk>"
+PAD_ID, OOV_ID = 0, 1
+
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TOKEN = re.compile(r"[\w]+(?:['’][\w]+)*|[^\w\s]", re.UNICODE)
+
+# Kim (2014) clean_str: the preprocessing behind the CNN-for-sentences results we compare against.
+_KIM_RULES = [
+    (re.compile(r"[^A-Za-z0-9(),!?\'\`]"), " "),
+    (re.compile(r"\'s"), " 's"),
+    (re.compile(r"\'ve"), " 've"),
+    (re.compile(r"n\'t"), " n't"),
+    (re.compile(r"\'re"), " 're"),
+    (re.compile(r"\'d"), " 'd"),
+    (re.compile(r"\'ll"), " 'll"),
+    (re.compile(r","), " , "),
+    (re.compile(r"!"), " ! "),
+    (re.compile(r"\("), " ( "),
+    (re.compile(r"\)"), " ) "),
+    (re.compile(r"\?"), " ? "),
+    (re.compile(r"\s{2,}"), " "),
+]
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Split text into tokens; `style` is "simple" (words and punctuation) or "kim2014" (Kim's clean_str)."""
+
+    lowercase: bool = True
+    style: str = "simple"
+
+    def __post_init__(self) -> None:
+        if self.style not in ("simple", "kim2014", "whitespace"):
+            raise EmbedlabError(
+                f"tokenizer.style={self.style!r} is not known; use simple, kim2014 or whitespace"
+            )
+
+    def __call__(self, text: str) -> list[str]:
+        text = _HTML_BREAK.sub(" ", text)
+        if self.style == "kim2014":
+            for pattern, repl in _KIM_RULES:
+                text = pattern.sub(repl, text)
+            tokens = text.strip().split()
+        elif self.style == "whitespace":
+            tokens = text.split()
+        else:
+            tokens = _TOKEN.findall(text)
+        return [t.lower() for t in tokens] if self.lowercase else tokens
+
+    def key(self) -> str:
+        """A stable description for cache keys (pretraining and vector caches depend on tokenization)."""
+        return f"tok-{self.style}-{'lower' if self.lowercase else 'cased'}-v1"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words by index: 0 is padding, 1 out-of-vocabulary, then training words by falling frequency."""
+
+    words: tuple[str, ...]
+    counts: tuple[int, ...]
+
+    @classmethod
+    def build(
+        cls, token_lists: Iterable[Sequence[str]], min_count: int = 1, max_size: int | None = None
+    ) -> Vocabulary:
+        if min_count < 1:
+            raise EmbedlabError(f"vocab.min_count={min_count} must be at least 1")
+        counter: Counter[str] = Counter()
+        for tokens in token_lists:
+            counter.update(tokens)
+        ranked = sorted(
+            ((w, c) for w, c in counter.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0])
+        )
+        if max_size is not None:
+            if max_size < 1:
+                raise EmbedlabError(f"vocab.max_size={max_size} must be positive or null")
+            ranked = ranked[:max_size]
+        if not ranked:
+            raise EmbedlabError(
+                f"the training texts give an empty vocabulary with vocab.min_count={min_count}; "
+                "lower min_count or check that the texts are not empty"
+            )
+        words = (PAD, OOV, *(w for w, _ in ranked))
+        counts = (0, 0, *(c for _, c in ranked))
+        return cls(words, counts)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._index  # type: ignore[attr-defined]
+
+    def index(self, word: str) -> int:
+        return self._index.get(word, OOV_ID)  # type: ignore[attr-defined]
+
+    def encode(self, token_lists: Sequence[Sequence[str]], max_len: int) -> np.ndarray:
+        """Right-padded int32 matrix, truncated to max_len tokens."""
+        out = np.zeros((len(token_lists), max_len), dtype=np.int32)
+        get = self._index.get  # type: ignore[attr-defined]
+        for row, tokens in enumerate(token_lists):
+            ids = [get(t, OOV_ID) for t in tokens[:max_len]]
+            out[row, : len(ids)] = ids
+        return out
+
+    def fingerprint(self) -> str:
+        """Hash of the word list, so caches keyed on a vocabulary notice any change to it."""
+        return hashlib.sha256("\n".join(self.words).encode("utf-8")).hexdigest()[:16]
+
+
+def sequence_length(token_lists: Sequence[Sequence[str]], max_len: int | None, percentile: float) -> int:
+    """max_len if given, else the given percentile of training lengths (at least 1)."""
+    if max_len is not None:
+        if max_len < 1:
+            raise EmbedlabError(f"task.max_len={max_len} must be positive or null")
+        return int(max_len)
+    if not 0 < percentile <= 100:
+        raise EmbedlabError(f"task.len_percentile={percentile} must be in (0, 100]")
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    return max(1, int(np.ceil(np.percentile(lengths, percentile))))
