@@ -33,6 +33,8 @@ class EmbeddingInit:
     coverage: Coverage | None = None
     source: str = "keras random init"
     info: dict[str, Any] = field(default_factory=dict)
+    missing_rows: np.ndarray | None = None  # rows the vectors lacked (and <unk>): random init
+    train_missing: bool = False  # frozen mode: let only the missing rows learn
 
     @property
     def trainable(self) -> bool:
@@ -103,12 +105,13 @@ def prepare_embedding(
     source = vector_source(cfg, data_dir)
     dim = cfg.get("dim")
     vectors = load_pretrained(source, vocab, cfg.get("format", "auto"), int(dim) if dim else None, cache_dir)
-    matrix, coverage = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
+    matrix, coverage, missing = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
         source, coverage.found, coverage.found + coverage.missing, 100 * coverage.types,
         100 * coverage.tokens, coverage.from_subwords,
     )
     return EmbeddingInit(
-        cfg["name"], mode, vectors.dim, matrix, coverage, str(source), {"format": vectors.fmt}
+        cfg["name"], mode, vectors.dim, matrix, coverage, str(source), {"format": vectors.fmt},
+        missing, bool(cfg.get("train_missing", False)),
     )

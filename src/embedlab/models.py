@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
 
 from embedlab.embeddings import EmbeddingInit
 from embedlab.errors import EmbedlabError
@@ -15,7 +16,46 @@ EMBEDDING_LAYER = "embedding"
 STATIC_LAYER = "embedding_static"
 
 
-def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, mask: bool, seed: int) -> layers.Embedding:
+@keras.saving.register_keras_serializable(package="embedlab")
+class PartlyFrozenEmbedding(layers.Layer):
+    """Pretrained rows fixed, rows the pretrained file lacked trainable: `frozen` with embedding.train_missing.
+
+    Output = base[i] + delta[i] * missing[i]; the gradient reaches delta only for missing rows, so every row
+    the file supplied keeps its pretrained value exactly.
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
+
+    def build(self, input_shape: Any) -> None:
+        shape = (self.input_dim, self.output_dim)
+        self.base = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="base")
+        self.delta = self.add_weight(shape=shape, initializer="zeros", trainable=True, name="delta")
+        self.missing = self.add_weight(shape=(self.input_dim, 1), initializer="zeros", trainable=False, name="missing")
+
+    def call(self, ids: Any) -> Any:
+        ids = ops.cast(ids, "int32")
+        return ops.take(self.base, ids, axis=0) + ops.take(self.delta, ids, axis=0) * ops.take(self.missing, ids, axis=0)
+
+    def compute_mask(self, ids: Any, mask: Any = None) -> Any:
+        return ops.not_equal(ids, 0) if self.mask_zero else None
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim, "mask_zero": self.mask_zero}
+
+
+def embedding_matrix(layer: layers.Layer) -> np.ndarray:
+    """The table a layer looks words up in, whichever embedding layer type it is."""
+    if isinstance(layer, PartlyFrozenEmbedding):
+        base, delta, missing = (np.asarray(w) for w in (layer.base, layer.delta, layer.missing))
+        return base + delta * missing
+    return np.asarray(layer.get_weights()[0]).copy()
+
+
+def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, mask: bool, seed: int) -> layers.Layer:
+    if emb.mode == "frozen" and emb.train_missing and trainable is False and name == EMBEDDING_LAYER:
+        return PartlyFrozenEmbedding(vocab_size, emb.dim, mask_zero=mask, name=name)
     return layers.Embedding(
         vocab_size,
         emb.dim,
@@ -85,7 +125,10 @@ def build_model(
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
     )(features)
     model = keras.Model(tokens, outputs, name=cfg["name"])
-    if emb.matrix is not None:
+    if isinstance(main, PartlyFrozenEmbedding):
+        main.base.assign(emb.matrix)  # by name: Keras orders get_weights() trainable-first
+        main.missing.assign(emb.missing_rows.astype("float32")[:, None])
+    elif emb.matrix is not None:
         main.set_weights([emb.matrix])
         if static is not None:
             static.set_weights([emb.matrix])

@@ -44,7 +44,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
     from embedlab.datasets import load_raw
     from embedlab.embeddings import prepare_embedding
-    from embedlab.models import EMBEDDING_LAYER, build_model
+    from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix
     from embedlab.neighbours import frequent_words, to_keyed_vectors, write_neighbour_report
     from embedlab.splits import prepare
     from embedlab.text import Tokenizer, Vocabulary, sequence_length
@@ -71,13 +71,13 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     seed_everything(seed, cfg.trainer.get("threads"))
     model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
     model = build_model(model_cfg, emb, len(vocab), max_len, len(data.classes), seed)
-    initial = model.get_layer(EMBEDDING_LAYER).get_weights()[0].copy()
+    initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
 
     trainer_cfg: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     result = train(model, arrays, trainer_cfg, seed)
     metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4)
-    trained = model.get_layer(EMBEDDING_LAYER).get_weights()[0]
+    trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
     pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(out_dir / "history.csv", index=False)
     predictions = pd.DataFrame({"index": range(len(data.test)), "label": arrays["test"][1], "pred": probs.argmax(1)})

@@ -262,11 +262,12 @@ OOV_INITS = ("uniform_matched", "normal_matched", "zeros")
 
 def build_matrix(
     vocab: Vocabulary, vectors: PretrainedVectors, oov_init: str, seed: int
-) -> tuple[np.ndarray, Coverage]:
+) -> tuple[np.ndarray, Coverage, np.ndarray]:
     """Row i is the vector of vocabulary word i; padding is zeros; words the file lacks (and <unk>) are random.
 
     `uniform_matched` draws U(-a, a) with a = sqrt(3 * var) so the random rows have the pretrained rows'
     variance (Kim 2014); `normal_matched` draws N(0, std) with the pretrained std; `zeros` leaves them zero.
+    Also returns which rows got a random vector (the <unk> row and every word the file lacks).
     """
     if oov_init not in OOV_INITS:
         raise EmbedlabError(f"embedding.oov_init={oov_init!r} is not known; use one of {OOV_INITS}")
@@ -294,4 +295,6 @@ def build_matrix(
         missing=int((~hit[real]).sum()),
         from_subwords=int(sum(vectors.from_subwords)),
     )
-    return matrix, coverage
+    missing = ~hit
+    missing[PAD_ID] = False
+    return matrix, coverage, missing

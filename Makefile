@@ -1,0 +1,43 @@
+# embedlab: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+EXPERIMENT ?= sst2_sources
+
+.DEFAULT_GOAL := help
+.PHONY: help install run-experiment smoke test test-fast lint format clean-results
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+install: $(PY) ## Create .venv and install embedlab with its dev extras
+	$(PY) -m pip install -e '.[dev]'
+
+run-experiment: ## Default: SST-2 CNN scratch vs GloVe frozen vs fine-tuned; or one run with ARGS="task=... embedding=..."
+ifeq ($(strip $(ARGS)),)
+	$(PY) -m embedlab.run experiment=$(EXPERIMENT)
+else
+	$(PY) -m embedlab.run $(ARGS)
+endif
+
+smoke: ## The whole pipeline in under a minute on data shipped with gensim
+	$(PY) -m embedlab.run experiment=smoke
+
+test: ## All tests, including the slow ones that train on real data (needs EMBEDLAB_DATA_DIR)
+	$(PY) -m pytest -m "slow or not slow"
+
+test-fast: ## Fast tests only
+	$(PY) -m pytest -m "not slow"
+
+lint: ## ruff lint and format check
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+format: ## ruff format and autofix
+	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests
