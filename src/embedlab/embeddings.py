@@ -108,10 +108,21 @@ def prepare_embedding(
     matrix, coverage, missing = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
-        source, coverage.found, coverage.found + coverage.missing, 100 * coverage.types,
-        100 * coverage.tokens, coverage.from_subwords,
+        source,
+        coverage.found,
+        coverage.found + coverage.missing,
+        100 * coverage.types,
+        100 * coverage.tokens,
+        coverage.from_subwords,
     )
     return EmbeddingInit(
-        cfg["name"], mode, vectors.dim, matrix, coverage, str(source), {"format": vectors.fmt},
-        missing, bool(cfg.get("train_missing", False)),
+        cfg["name"],
+        mode,
+        vectors.dim,
+        matrix,
+        coverage,
+        str(source),
+        {"format": vectors.fmt},
+        missing,
+        bool(cfg.get("train_missing", False)),
     )

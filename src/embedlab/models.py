@@ -36,13 +36,20 @@ class PartlyFrozenEmbedding(layers.Layer):
 
     def call(self, ids: Any) -> Any:
         ids = ops.cast(ids, "int32")
-        return ops.take(self.base, ids, axis=0) + ops.take(self.delta, ids, axis=0) * ops.take(self.missing, ids, axis=0)
+        return ops.take(self.base, ids, axis=0) + ops.take(self.delta, ids, axis=0) * ops.take(
+            self.missing, ids, axis=0
+        )
 
     def compute_mask(self, ids: Any, mask: Any = None) -> Any:
         return ops.not_equal(ids, 0) if self.mask_zero else None
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim, "mask_zero": self.mask_zero}
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "mask_zero": self.mask_zero,
+        }
 
 
 def embedding_matrix(layer: layers.Layer) -> np.ndarray:
@@ -75,7 +82,10 @@ def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
     pooled = []
     for width in cfg["filter_widths"]:
         conv = layers.Conv1D(
-            cfg["filters"], width, activation="relu", name=f"conv{width}",
+            cfg["filters"],
+            width,
+            activation="relu",
+            name=f"conv{width}",
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + width),
         )(embedded)
         pooled.append(layers.GlobalMaxPooling1D(name=f"maxpool{width}")(conv))
@@ -114,14 +124,19 @@ def build_model(
         if emb.matrix is None:
             raise EmbedlabError("model.multichannel=true needs pretrained vectors; pick embedding=glove6b or file")
         if emb.mode != "finetune":
-            raise EmbedlabError("model.multichannel=true keeps one frozen and one fine-tuned copy: use embedding.mode=finetune")
+            raise EmbedlabError(
+                "model.multichannel=true keeps one frozen and one fine-tuned copy: use embedding.mode=finetune"
+            )
         static = _embedding(emb, vocab_size, STATIC_LAYER, False, mask, seed)
         # Kim's two channels: each filter sees both copies (concatenating features = summing per-channel convolutions).
         embedded = layers.Concatenate(name="channels")([embedded, static(tokens)])
     features = body(tokens, embedded, cfg, seed)
     constraint = keras.constraints.MaxNorm(cfg["max_norm"]) if cfg.get("max_norm") else None
     outputs = layers.Dense(
-        n_classes, activation="softmax", kernel_constraint=constraint, name="classifier",
+        n_classes,
+        activation="softmax",
+        kernel_constraint=constraint,
+        name="classifier",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
     )(features)
     model = keras.Model(tokens, outputs, name=cfg["name"])

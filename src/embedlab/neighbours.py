@@ -41,10 +41,21 @@ def neighbour_table(spaces: dict[str, KeyedVectors], probes: Sequence[str], k: i
     for probe in probes:
         for space, kv in spaces.items():
             if probe not in kv.key_to_index:
-                rows.append({"probe": probe, "space": space, "rank": None, "neighbour": None, "cosine": None, "missing": True})
+                rows.append(
+                    {"probe": probe, "space": space, "rank": None, "neighbour": None, "cosine": None, "missing": True}
+                )
                 continue
             for rank, (word, cos) in enumerate(kv.most_similar(probe, topn=k), start=1):
-                rows.append({"probe": probe, "space": space, "rank": rank, "neighbour": word, "cosine": round(float(cos), 4), "missing": False})
+                rows.append(
+                    {
+                        "probe": probe,
+                        "space": space,
+                        "rank": rank,
+                        "neighbour": word,
+                        "cosine": round(float(cos), 4),
+                        "missing": False,
+                    }
+                )
     return pd.DataFrame(rows, columns=["probe", "space", "rank", "neighbour", "cosine", "missing"])
 
 
@@ -69,5 +80,7 @@ def write_neighbour_report(
     table = neighbour_table(spaces, probes, k)
     table.to_csv(Path(out_dir) / "neighbours.csv", index=False)
     body = neighbour_markdown(table, list(spaces))
-    (Path(out_dir) / "neighbours.md").write_text(f"# {title}\n\nTop-{k} cosine neighbours within the task vocabulary.\n\n{body}")
+    (Path(out_dir) / "neighbours.md").write_text(
+        f"# {title}\n\nTop-{k} cosine neighbours within the task vocabulary.\n\n{body}"
+    )
     return table

@@ -58,12 +58,16 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     data = prepare(load_raw(task_cfg, data_dir, cache_dir), task_cfg, seed)
     log.info("task %s: %s examples, classes %s", data.name, data.sizes(), list(data.classes))
     tokenizer = Tokenizer(**task_cfg["tokenizer"])
-    tokens = {name: [tokenizer(t) for t in split.texts] for name, split in
-              (("train", data.train), ("dev", data.dev), ("test", data.test))}
+    tokens = {
+        name: [tokenizer(t) for t in split.texts]
+        for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
+    }
     vocab = Vocabulary.build(tokens["train"], **task_cfg["vocab"])
     max_len = sequence_length(tokens["train"], task_cfg.get("max_len"), float(task_cfg["len_percentile"]))
-    arrays = {name: (vocab.encode(tokens[name], max_len), split.labels) for name, split in
-              (("train", data.train), ("dev", data.dev), ("test", data.test))}
+    arrays = {
+        name: (vocab.encode(tokens[name], max_len), split.labels)
+        for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
+    }
     log.info("vocabulary %d words (train split only), sequence length %d", len(vocab), max_len)
 
     emb_cfg: dict[str, Any] = OmegaConf.to_container(cfg.embedding, resolve=True)  # type: ignore[assignment]
@@ -79,7 +83,9 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
-    pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(out_dir / "history.csv", index=False)
+    pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(
+        out_dir / "history.csv", index=False
+    )
     predictions = pd.DataFrame({"index": range(len(data.test)), "label": arrays["test"][1], "pred": probs.argmax(1)})
     for i, name in enumerate(data.classes):
         predictions[f"p_{name}"] = probs[:, i].round(6)
@@ -90,24 +96,31 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
     spaces["trained"].save_word2vec_format(str(out_dir / "embedding_trained.w2v.bin"), binary=True)
     if cfg.analysis.enabled:
-        probes = list(dict.fromkeys([*task_cfg.get("probe_words", []), *frequent_words(vocab, int(cfg.analysis.frequent_probes))]))
+        probes = list(
+            dict.fromkeys([*task_cfg.get("probe_words", []), *frequent_words(vocab, int(cfg.analysis.frequent_probes))])
+        )
         title = f"{data.name} / {emb.name} ({emb.mode}) / {model_cfg['name']} / seed {seed}"
         write_neighbour_report(out_dir, spaces, probes, int(cfg.analysis.neighbours_k), title)
 
     changed_rows = int(np.any(initial != trained, axis=1).sum())
-    metrics.update({
-        "dev_accuracy_best": float(max(result.history.get("val_accuracy", [float("nan")]))),
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "train_seconds": round(result.seconds, 3),
-        "prepare_seconds": round(prep_seconds, 3),
-        "examples_per_second": round(result.examples_per_second, 1),
-        "n_train": len(data.train), "n_dev": len(data.dev), "n_test": len(data.test),
-        "vocab_size": len(vocab), "max_len": max_len,
-        "embedding_rows_changed": changed_rows,
-        "embedding_source": emb.source,
-        **(emb.coverage.as_dict() if emb.coverage else {}),
-    })
+    metrics.update(
+        {
+            "dev_accuracy_best": float(max(result.history.get("val_accuracy", [float("nan")]))),
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "train_seconds": round(result.seconds, 3),
+            "prepare_seconds": round(prep_seconds, 3),
+            "examples_per_second": round(result.examples_per_second, 1),
+            "n_train": len(data.train),
+            "n_dev": len(data.dev),
+            "n_test": len(data.test),
+            "vocab_size": len(vocab),
+            "max_len": max_len,
+            "embedding_rows_changed": changed_rows,
+            "embedding_source": emb.source,
+            **(emb.coverage.as_dict() if emb.coverage else {}),
+        }
+    )
     return metrics
 
 
@@ -120,8 +133,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     base = {
-        "task": cfg.task.name, "embedding": cfg.embedding.name, "mode": cfg.embedding.mode,
-        "model": cfg.model.name, "seed": int(cfg.seed), "embedlab_version": __version__,
+        "task": cfg.task.name,
+        "embedding": cfg.embedding.name,
+        "mode": cfg.embedding.mode,
+        "model": cfg.model.name,
+        "seed": int(cfg.seed),
+        "embedlab_version": __version__,
     }
     write_json(status_path, {**base, "status": "running"})
     started = time.perf_counter()
@@ -137,7 +154,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     write_json(status_path, payload)
     log.info(
         "test accuracy %.4f, macro-F1 %.4f (%s) -> %s",
-        metrics["test_accuracy"], metrics["test_macro_f1"], cfg.embedding.mode, out_dir,
+        metrics["test_accuracy"],
+        metrics["test_macro_f1"],
+        cfg.embedding.mode,
+        out_dir,
     )
     return payload
 

@@ -69,9 +69,7 @@ def subsample(split: Split, size: int | float | None, seed: int) -> Split:
         return split
     if isinstance(size, float):
         if not 0 < size <= 1:
-            raise EmbedlabError(
-                f"task.train_size={size} must be a fraction in (0, 1] or a whole count such as 500"
-            )
+            raise EmbedlabError(f"task.train_size={size} must be a fraction in (0, 1] or a whole count such as 500")
         count = max(1, int(round(len(split) * size)))
     else:
         count = int(size)

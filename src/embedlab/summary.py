@@ -13,8 +13,19 @@ from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["task", "embedding", "mode", "model", "seed", "status", "test_accuracy", "test_macro_f1",
-           "coverage_tokens", "train_seconds", "run_dir"]
+COLUMNS = [
+    "task",
+    "embedding",
+    "mode",
+    "model",
+    "seed",
+    "status",
+    "test_accuracy",
+    "test_macro_f1",
+    "coverage_tokens",
+    "train_seconds",
+    "run_dir",
+]
 
 
 def collect(folder: Path) -> pd.DataFrame:
@@ -25,7 +36,9 @@ def collect(folder: Path) -> pd.DataFrame:
         record["run_dir"] = str(status.parent)
         rows.append(record)
     frame = pd.DataFrame(rows)
-    return frame.reindex(columns=[c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS])
+    return frame.reindex(
+        columns=[c for c in COLUMNS if c in frame.columns] + [c for c in frame.columns if c not in COLUMNS]
+    )
 
 
 def format_table(frame: pd.DataFrame) -> str:

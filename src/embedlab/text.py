@@ -45,9 +45,7 @@ class Tokenizer:
 
     def __post_init__(self) -> None:
         if self.style not in ("simple", "kim2014", "whitespace"):
-            raise EmbedlabError(
-                f"tokenizer.style={self.style!r} is not known; use simple, kim2014 or whitespace"
-            )
+            raise EmbedlabError(f"tokenizer.style={self.style!r} is not known; use simple, kim2014 or whitespace")
 
     def __call__(self, text: str) -> list[str]:
         text = _HTML_BREAK.sub(" ", text)
@@ -74,17 +72,13 @@ class Vocabulary:
     counts: tuple[int, ...]
 
     @classmethod
-    def build(
-        cls, token_lists: Iterable[Sequence[str]], min_count: int = 1, max_size: int | None = None
-    ) -> Vocabulary:
+    def build(cls, token_lists: Iterable[Sequence[str]], min_count: int = 1, max_size: int | None = None) -> Vocabulary:
         if min_count < 1:
             raise EmbedlabError(f"vocab.min_count={min_count} must be at least 1")
         counter: Counter[str] = Counter()
         for tokens in token_lists:
             counter.update(tokens)
-        ranked = sorted(
-            ((w, c) for w, c in counter.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0])
-        )
+        ranked = sorted(((w, c) for w, c in counter.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
         if max_size is not None:
             if max_size < 1:
                 raise EmbedlabError(f"vocab.max_size={max_size} must be positive or null")

@@ -87,7 +87,9 @@ def train(model: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[
         raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
     optimizer = keras.optimizers.get({"class_name": name, "config": {"learning_rate": float(cfg["learning_rate"])}})
     model.compile(
-        optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
         jit_compile=bool(cfg.get("jit_compile", False)),
     )
     monitor, mode = f"val_{cfg['monitor']}", "min" if cfg["monitor"] == "loss" else "max"
@@ -108,11 +110,16 @@ def train(model: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[
     epochs_run = len(history.history["loss"])
     return TrainResult(
         {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        seconds, epochs_run, keep.best_epoch + 1, len(x_train) * epochs_run / seconds,
+        seconds,
+        epochs_run,
+        keep.best_epoch + 1,
+        len(x_train) * epochs_run / seconds,
     )
 
 
-def evaluate(model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(
+    model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int
+) -> tuple[dict[str, Any], np.ndarray]:
     """Test metrics and the predicted class probabilities."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, roc_auc_score
 

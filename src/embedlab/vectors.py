@@ -93,8 +93,8 @@ def detect_format(source: VectorSource) -> str:
     try:
         with _raw_stream(source) as fh:
             head = fh.read(4096)
-    except (OSError, EOFError) as exc:
-        raise EmbedlabError(f"{source}: cannot read ({exc}); is the file complete?") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise EmbedlabError(f"{source}: file is truncated or corrupt ({exc}); download it again") from None
     if not head:
         raise EmbedlabError(f"{source} is empty; expected word vectors")
     if head[:4] == FASTTEXT_MAGIC:

@@ -1,0 +1,64 @@
+"""The real configs compose for every task x embedding x model, and presets and arms resolve."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
+
+from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
+
+TASKS = sorted(p.stem for p in (CONFIG_DIR / "task").glob("*.yaml"))
+EMBEDDINGS = sorted(p.stem for p in (CONFIG_DIR / "embedding").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (EXPERIMENTS_DIR / "experiment").glob("*.yaml"))
+
+
+def test_the_groups_hold_what_the_issue_names():
+    assert {"sst2", "sst1", "mr", "subj", "trec", "mpqa", "imdb", "clickbait", "table", "smoke"} <= set(TASKS)
+    assert {"scratch", "glove6b", "file"} <= set(EMBEDDINGS)
+    assert {"avg", "cnn", "bilstm"} <= set(MODELS)
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_combination_composes_and_resolves(task, embedding, model):
+    cfg = compose([f"task={task}", f"embedding={embedding}", f"model={model}"], return_hydra_config=True)
+    assert (cfg.task.name, cfg.embedding.source, cfg.model.name) == (task, embedding, model)
+    resolved = OmegaConf.to_container(cfg.task, resolve=True)
+    assert {"tokenizer", "vocab", "loader", "probe_words"} <= set(resolved)
+    assert cfg.paths.data_dir and cfg.paths.cache_dir
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_presets_are_found_through_the_search_path(experiment):
+    assert compose([f"experiment={experiment}"]).task.name
+
+
+@pytest.mark.parametrize(
+    ("arm", "source", "mode"),
+    [
+        ("scratch", "scratch", "scratch"),
+        ("glove6b_frozen", "glove6b", "frozen"),
+        ("glove6b_finetune", "glove6b", "finetune"),
+    ],
+)
+def test_arms_pair_source_and_mode(arm, source, mode):
+    cfg = compose([f"+arm={arm}"])
+    assert (cfg.embedding.source, cfg.embedding.mode) == (source, mode)
+
+
+def test_unknown_task_fails_at_composition():
+    with pytest.raises(MissingConfigException, match="task/nosuchtask"):
+        compose(["task=nosuchtask"])
+
+
+def test_misspelt_key_fails_at_composition():
+    with pytest.raises(ConfigCompositionException, match="epocs"):
+        compose(["trainer.epocs=3"])
+
+
+def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMBEDLAB_DATA_DIR", str(tmp_path))
+    assert compose([]).paths.data_dir == str(tmp_path)

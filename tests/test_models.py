@@ -1,0 +1,93 @@
+"""Each architecture builds; frozen rows never move; fine-tuned rows do; multichannel keeps a static copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embedlab.config import compose
+from embedlab.embeddings import EmbeddingInit
+from embedlab.errors import EmbedlabError
+from embedlab.models import EMBEDDING_LAYER, STATIC_LAYER, build_model, embedding_matrix
+from embedlab.train import seed_everything
+
+VOCAB, DIM, LEN = 30, 8, 12
+
+
+def model_cfg(name: str, **overrides):
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(compose([f"model={name}"]).model)
+    cfg.update(overrides)
+    if name == "cnn":
+        cfg["filters"] = 4
+    return cfg
+
+
+def pretrained(mode: str, train_missing: bool = False) -> EmbeddingInit:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(VOCAB, DIM)).astype(np.float32)
+    matrix[0] = 0
+    missing = np.zeros(VOCAB, dtype=bool)
+    missing[[1, 5, 6]] = True
+    return EmbeddingInit("test", mode, DIM, matrix, missing_rows=missing, train_missing=train_missing)
+
+
+def one_step(model) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, VOCAB, size=(16, LEN)).astype("int32")
+    x[:, 0] = 5  # make sure a "missing" row is used
+    y = rng.integers(0, 2, size=16)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["avg", "cnn", "bilstm"])
+def test_every_architecture_builds_and_predicts_class_probabilities(name):
+    seed_everything(0, None)
+    model = build_model(model_cfg(name), pretrained("finetune"), VOCAB, LEN, 3, seed=0)
+    probs = model.predict(np.ones((2, LEN), dtype="int32"), verbose=0)
+    assert probs.shape == (2, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_initial_weights_are_the_pretrained_matrix():
+    emb = pretrained("finetune")
+    model = build_model(model_cfg("avg"), emb, VOCAB, LEN, 2, seed=0)
+    np.testing.assert_array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
+
+
+def test_frozen_embedding_is_unchanged_by_training():
+    emb = pretrained("frozen")
+    model = build_model(model_cfg("cnn"), emb, VOCAB, LEN, 2, seed=0)
+    one_step(model)
+    np.testing.assert_array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
+
+
+def test_finetuned_embedding_changes_with_training():
+    emb = pretrained("finetune")
+    model = build_model(model_cfg("cnn"), emb, VOCAB, LEN, 2, seed=0)
+    one_step(model)
+    assert not np.array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
+
+
+def test_frozen_with_train_missing_moves_only_the_missing_rows():
+    emb = pretrained("frozen", train_missing=True)
+    model = build_model(model_cfg("avg"), emb, VOCAB, LEN, 2, seed=0)
+    one_step(model)
+    after = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
+    changed = np.flatnonzero(np.any(after != emb.matrix, axis=1))
+    assert 5 in changed and set(changed) <= {1, 5, 6}
+
+
+def test_multichannel_keeps_a_static_copy_beside_the_tuned_one():
+    emb = pretrained("finetune")
+    model = build_model(model_cfg("cnn", multichannel=True), emb, VOCAB, LEN, 2, seed=0)
+    one_step(model)
+    np.testing.assert_array_equal(model.get_layer(STATIC_LAYER).get_weights()[0], emb.matrix)
+    assert not np.array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
+
+
+def test_multichannel_needs_pretrained_vectors():
+    with pytest.raises(EmbedlabError, match="multichannel"):
+        build_model(model_cfg("cnn", multichannel=True), EmbeddingInit("s", "scratch", DIM, None), VOCAB, LEN, 2, 0)

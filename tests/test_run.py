@@ -1,0 +1,129 @@
+"""The CLI end to end: the smoke experiment writes a complete run directory; bad input fails in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gensim.models import KeyedVectors
+
+from conftest import run_cli
+
+EXPECTED_FILES = {
+    "config.yaml",
+    "metrics.json",
+    "history.csv",
+    "predictions.csv",
+    "embedding_initial.w2v.bin",
+    "embedding_trained.w2v.bin",
+    "neighbours.md",
+    "neighbours.csv",
+    "run.log",
+}
+
+
+def only_run_dir(results: Path) -> Path:
+    runs = [p for p in (results / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def assert_one_line_failure(proc, *fragments: str) -> dict:
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("embedlab: error:")]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+def test_smoke_experiment_writes_a_complete_run_directory(isolated_env, tmp_path):
+    proc = run_cli(["experiment=smoke"], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path / "results")
+    assert EXPECTED_FILES <= {p.name for p in run_dir.iterdir()}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed"
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and "test_roc_auc" in metrics and "coverage_tokens" in metrics
+    assert metrics["n_test"] == len(pd.read_csv(run_dir / "predictions.csv"))
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == metrics["epochs_run"] and {"loss", "val_accuracy"} <= set(history.columns)
+    initial = KeyedVectors.load_word2vec_format(str(run_dir / "embedding_initial.w2v.bin"), binary=True)
+    trained = KeyedVectors.load_word2vec_format(str(run_dir / "embedding_trained.w2v.bin"), binary=True)
+    assert len(initial) == len(trained) == metrics["vocab_size"] - 2
+    assert metrics["embedding_rows_changed"] > 0  # fine-tuned in the smoke preset
+    neighbours = pd.read_csv(run_dir / "neighbours.csv")
+    assert {"initial", "trained"} == set(neighbours["space"]) and "good" in set(neighbours["probe"])
+
+
+def test_same_config_and_seed_give_identical_metrics(isolated_env, tmp_path):
+    args = ["experiment=smoke", "seed=5", "embedding.mode=frozen", "trainer.epochs=2"]
+    first = run_cli(args, isolated_env)
+    second = run_cli(args, isolated_env)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
+    runs = sorted((tmp_path / "results/runs").iterdir())
+    a, b = (json.loads((r / "metrics.json").read_text()) for r in runs)
+    keys = ["test_accuracy", "test_loss", "test_macro_f1", "confusion_matrix", "best_epoch"]
+    assert [a[k] for k in keys] == [b[k] for k in keys]
+    assert (runs[0] / "predictions.csv").read_text() == (runs[1] / "predictions.csv").read_text()
+
+
+def test_unknown_embedding_name_fails_at_composition(isolated_env):
+    proc = run_cli(["embedding=word2vecc"], isolated_env)
+    assert proc.returncode != 0
+    assert "Could not find 'embedding/word2vecc'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_data_file_offline_names_file_url_and_place(isolated_env, tmp_path):
+    proc = run_cli(["task=sst2"], isolated_env)
+    assert_one_line_failure(proc, "stsa.binary.train is missing", "https://", str(tmp_path / "data"))
+    metrics = json.loads((only_run_dir(tmp_path / "results") / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "stsa.binary.train" in metrics["error"]
+
+
+def test_vector_dimension_other_than_configured(isolated_env, tmp_path):
+    proc = run_cli(["experiment=smoke", "embedding.dim=300"], isolated_env)
+    assert_one_line_failure(proc, "10-dimensional vectors but embedding.dim=300")
+
+
+def test_corrupt_vector_file(isolated_env, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("good 0.1 0.2 0.3\nbad 0.1 0.2\n")
+    proc = run_cli(["experiment=smoke", f"embedding.path={bad}"], isolated_env)
+    assert_one_line_failure(proc, "bad.txt:2: row has 2 values, expected 3")
+
+
+def test_csv_task_with_missing_column(isolated_env, tmp_path):
+    path = tmp_path / "mine.csv"
+    pd.DataFrame({"sentence": ["a b", "c d"] * 10, "label": ["x", "y"] * 10}).to_csv(path, index=False)
+    proc = run_cli(["task=table", f"task.train_path={path}"], isolated_env)
+    assert_one_line_failure(proc, "mine.csv: no column 'text'")
+
+
+def test_train_size_larger_than_the_training_set(isolated_env):
+    proc = run_cli(["experiment=smoke", "task.train_size=100000"], isolated_env)
+    assert_one_line_failure(proc, "task.train_size=100000 is larger than the training set")
+
+
+def test_user_csv_runs_end_to_end_with_scratch_embedding(isolated_env, tmp_path):
+    path = tmp_path / "reviews.csv"
+    texts = [f"great fine lovely film {i}" for i in range(30)] + [f"awful dull boring film {i}" for i in range(30)]
+    pd.DataFrame({"text": texts, "label": ["pos"] * 30 + ["neg"] * 30}).to_csv(path, index=False)
+    proc = run_cli(
+        [
+            "task=table",
+            f"task.train_path={path}",
+            "embedding=scratch",
+            "model=avg",
+            "trainer.epochs=15",
+            "trainer.learning_rate=0.05",
+            "embedding.dim=8",
+        ],
+        isolated_env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((only_run_dir(tmp_path / "results") / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == pytest.approx(1.0)

@@ -1,0 +1,201 @@
+"""Vector files in every supported format, the embedding matrix they give, the cache, and broken files."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+from gensim.test.utils import datapath
+
+from embedlab.embeddings import glove6b_source, prepare_embedding
+from embedlab.errors import EmbedlabError
+from embedlab.text import OOV_ID, PAD_ID, Vocabulary
+from embedlab.vectors import VectorSource, build_matrix, detect_format, load_pretrained
+
+WORDS = ["alps", "himalaya", "good", "bad", "café"]
+
+
+@pytest.fixture
+def kv(rng) -> KeyedVectors:
+    vectors = KeyedVectors(vector_size=4)
+    vectors.add_vectors(WORDS, rng.normal(size=(len(WORDS), 4)).astype(np.float32))
+    return vectors
+
+
+@pytest.fixture
+def vocab() -> Vocabulary:
+    return Vocabulary.build([["good", "good", "bad", "alps", "unseenword", "café"]])
+
+
+def glove_text(kv: KeyedVectors) -> str:
+    return "".join(f"{w} " + " ".join(f"{x:.6f}" for x in kv[w]) + "\n" for w in kv.index_to_key)
+
+
+def write_format(kv: KeyedVectors, folder: Path, fmt: str) -> Path:
+    if fmt == "glove":
+        path = folder / "v.txt"
+        path.write_text(glove_text(kv))
+    elif fmt == "glove_gz":
+        path = folder / "v.txt.gz"
+        path.write_bytes(gzip.compress(glove_text(kv).encode()))
+    elif fmt in ("word2vec_text", "fasttext_vec"):
+        path = folder / ("v.vec" if fmt == "fasttext_vec" else "v.w2v.txt")
+        kv.save_word2vec_format(str(path), binary=False)
+    elif fmt == "word2vec_bin":
+        path = folder / "v.w2v.bin"
+        kv.save_word2vec_format(str(path), binary=True)
+    elif fmt == "word2vec_bin_gz":
+        kv.save_word2vec_format(str(folder / "plain.bin"), binary=True)
+        path = folder / "v.bin.gz"
+        path.write_bytes(gzip.compress((folder / "plain.bin").read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "detected"),
+    [
+        ("glove", "glove"),
+        ("glove_gz", "glove"),
+        ("word2vec_text", "word2vec_text"),
+        ("fasttext_vec", "word2vec_text"),
+        ("word2vec_bin", "word2vec_bin"),
+    ],
+)
+def test_every_text_and_binary_format_loads_the_same_vectors(tmp_path, kv, vocab, fmt, detected):
+    path = write_format(kv, tmp_path, fmt)
+    source = VectorSource(path)
+    assert detect_format(source) == detected
+    loaded = load_pretrained(source, vocab)
+    assert loaded.words == ("good", "alps", "bad", "café")  # vocabulary order
+    np.testing.assert_allclose(loaded.matrix, np.stack([kv[w] for w in loaded.words]), atol=1e-5)
+
+
+def test_fasttext_bin_fills_unseen_words_from_subwords():
+    vocab = Vocabulary.build([["the", "night", "nightsky", "zzzzqqq"]])
+    loaded = load_pretrained(VectorSource(Path(datapath("lee_fasttext_new.bin"))), vocab)
+    assert loaded.fmt == "fasttext_bin" and loaded.dim == 10
+    filled = dict(zip(loaded.words, loaded.from_subwords, strict=True))
+    assert filled["the"] is False and filled["nightsky"] is True
+
+
+def test_zip_member_as_in_glove_6b_zip(tmp_path, kv, vocab):
+    folder = tmp_path / "glove"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "glove.6B.zip", "w") as zf:
+        zf.writestr("glove.6B.50d.txt", "x 1 2\n")
+        zf.writestr("glove.6B.100d.txt", glove_text(kv))
+    source = glove6b_source(tmp_path, 100)
+    assert source.member == "glove.6B.100d.txt"
+    assert load_pretrained(source, vocab).dim == 4
+
+
+def test_glove6b_prefers_plain_file_then_trimmed_copy(tmp_path, kv):
+    folder = tmp_path / "glove"
+    folder.mkdir()
+    (folder / "glove.6B.100d.top100k.txt.gz").write_bytes(gzip.compress(glove_text(kv).encode()))
+    assert glove6b_source(tmp_path, 100).path.name == "glove.6B.100d.top100k.txt.gz"
+    (folder / "glove.6B.100d.txt").write_text(glove_text(kv))
+    assert glove6b_source(tmp_path, 100).path.name == "glove.6B.100d.txt"
+
+
+def test_matrix_rows_align_with_the_vocabulary(tmp_path, kv, vocab):
+    loaded = load_pretrained(VectorSource(write_format(kv, tmp_path, "glove")), vocab)
+    matrix, coverage, missing = build_matrix(vocab, loaded, "uniform_matched", seed=0)
+    assert matrix.shape == (len(vocab), 4)
+    for word in ("good", "bad", "alps", "café"):
+        np.testing.assert_allclose(matrix[vocab.index(word)], kv[word], atol=1e-5)
+    assert not matrix[PAD_ID].any()
+    assert missing[OOV_ID] and missing[vocab.index("unseenword")] and not missing[PAD_ID]
+    limit = np.sqrt(3) * loaded.matrix.std()
+    assert np.abs(matrix[vocab.index("unseenword")]).max() <= limit
+    assert coverage.found == 4 and coverage.missing == 1
+    assert coverage.types == pytest.approx(4 / 5) and coverage.tokens == pytest.approx(5 / 6)
+
+
+def test_second_load_comes_from_the_cache(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "glove")
+    first = load_pretrained(VectorSource(path), vocab, cache_dir=tmp_path / "cache")
+    cached = list((tmp_path / "cache/vectors").glob("*.npz"))
+    assert len(cached) == 1
+    started = time.perf_counter()
+    second = load_pretrained(VectorSource(path), vocab, cache_dir=tmp_path / "cache")
+    assert time.perf_counter() - started < 1.0
+    np.testing.assert_array_equal(first.matrix, second.matrix)
+    other_vocab = Vocabulary.build([["alps", "bad"]])
+    load_pretrained(VectorSource(path), other_vocab, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache/vectors").glob("*.npz"))) == 2
+
+
+def test_truncated_text_row_is_an_error_with_line_number(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "glove")
+    path.write_text(path.read_text()[:-20])
+    with pytest.raises(EmbedlabError, match=r"v.txt:5: row has \d+ values, expected 4"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_truncated_gzip_is_an_error(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "glove_gz")
+    path.write_bytes(path.read_bytes()[:-12])
+    with pytest.raises(EmbedlabError, match="truncated or corrupt"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_word2vec_header_count_larger_than_the_file_is_an_error(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "word2vec_text")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-2]) + "\n")
+    with pytest.raises(EmbedlabError, match="header says 5 vectors but the file has 3"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_truncated_word2vec_binary_is_an_error(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "word2vec_bin")
+    path.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(EmbedlabError, match="truncated or corrupt"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_non_numeric_value_is_an_error(tmp_path, kv, vocab):
+    path = tmp_path / "v.txt"
+    path.write_text("good 1 2 x 4\n")
+    with pytest.raises(EmbedlabError, match="not a number"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_dimension_other_than_configured_is_an_error(tmp_path, kv, vocab):
+    path = write_format(kv, tmp_path, "glove")
+    with pytest.raises(EmbedlabError, match="has 4-dimensional vectors but embedding.dim=300"):
+        load_pretrained(VectorSource(path), vocab, expected_dim=300)
+
+
+def test_missing_vector_file_is_an_error(tmp_path, vocab):
+    cfg = {"name": "file", "source": "file", "path": str(tmp_path / "nope.vec"), "mode": "frozen"}
+    with pytest.raises(EmbedlabError, match="nope.vec does not exist"):
+        prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
+
+
+def test_supervised_fasttext_model_is_refused_clearly(vocab):
+    path = Path(datapath("pang_lee_polarity_fasttext.bin"))
+    with pytest.raises(EmbedlabError, match="Supervised fastText models are not supported"):
+        load_pretrained(VectorSource(path), vocab)
+
+
+def test_scratch_source_with_a_pretrained_mode_is_refused(tmp_path, vocab):
+    with pytest.raises(EmbedlabError, match="use embedding.mode=scratch"):
+        prepare_embedding(
+            {"name": "scratch", "source": "scratch", "mode": "frozen", "dim": 8}, vocab, tmp_path, tmp_path, 0
+        )
+
+
+def test_gensim_test_data_prefix_and_gzip_fasttext_copy(tmp_path):
+    shutil.copy(datapath("lee_fasttext_new.bin"), tmp_path / "ft.bin")
+    vocab = Vocabulary.build([["the", "night"]])
+    cfg = {"name": "file", "source": "file", "path": "gensim-test-data:lee_fasttext_new.bin", "mode": "finetune"}
+    emb = prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
+    assert emb.dim == 10 and emb.coverage.found == 2
