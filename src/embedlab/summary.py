@@ -41,8 +41,10 @@ def collect(folder: Path) -> pd.DataFrame:
     )
 
 
-def format_table(frame: pd.DataFrame) -> str:
+def format_table(frame: pd.DataFrame, relative_to: Path | None = None) -> str:
     shown = frame.reindex(columns=[c for c in COLUMNS if c in frame.columns]).copy()
+    if relative_to is not None and "run_dir" in shown:
+        shown["run_dir"] = shown["run_dir"].map(lambda p: str(Path(p).relative_to(relative_to)))
     for column in ("test_accuracy", "test_macro_f1", "coverage_tokens"):
         if column in shown:
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
@@ -59,6 +61,6 @@ class SweepSummary(Callback):
         frame = collect(folder)
         if frame.empty:
             return
-        table = format_table(frame)
+        table = format_table(frame, relative_to=folder)
         frame.to_csv(folder / "summary.csv", index=False)
         print(f"\nRuns in {folder}:\n{table}\n(summary.csv written beside them)", flush=True)

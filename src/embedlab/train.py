@@ -104,6 +104,7 @@ def train(model: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[
         validation_data=_dataset(*data["dev"], int(cfg["batch_size"]) * 4, None),
         epochs=int(cfg["epochs"]),
         callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles, seeded
         verbose=2,
     )
     seconds = time.perf_counter() - started
