@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from omegaconf import OmegaConf
 
+from conftest import run_cli
 from embedlab.config import compose
 from embedlab.datasets import load_raw
 from embedlab.embeddings import glove6b_source
