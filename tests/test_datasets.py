@@ -213,3 +213,11 @@ def test_offline_download_names_file_url_and_destination(tmp_path):
     message = str(info.value)
     assert "aclImdb_v1.tar.gz is missing" in message and url in message and str(dest) in message
     assert not dest.parent.exists() or not any(dest.parent.iterdir())
+
+
+def test_kim_lines_with_a_label_but_no_text_are_skipped(tmp_path, caplog):
+    write_kim(tmp_path / "k/m.all", [("0", "fine"), ("1", ""), ("1", "good one")])
+    cfg = task_cfg(loader="kim", files={"all": "k/m.all"})
+    texts, labels = load_raw(cfg, tmp_path, tmp_path).splits["all"]
+    assert (texts, labels) == (["fine", "good one"], ["0", "1"])
+    assert "skipped 1 line(s) with a label but no text: [2]" in caplog.text

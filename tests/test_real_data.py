@@ -26,7 +26,7 @@ SIZES = {
     "trec": (4907, 545, 500),
     "mr": (8636, 960, 1066),
     "subj": (8100, 900, 1000),
-    "mpqa": (8591, 954, 1061),
+    "mpqa": (8589, 954, 1060),  # 3 published lines have a label but no phrase: skipped
     "clickbait": (23040, 2560, 6400),
 }
 

@@ -59,16 +59,23 @@ def _data_file(data_dir: Path, rel: str, url: str) -> Path:
 
 
 def _label_first(path: Path) -> RawSplit:
-    """Kim (2014) files: `label sentence` per line."""
-    texts, labels = [], []
+    """Kim (2014) files: `label sentence` per line.
+
+    The published mpqa.all has three lines with a label and no phrase; such lines are skipped with a
+    warning naming them, since the file is as its publishers ship it.
+    """
+    texts, labels, empty = [], [], []
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         label, _, text = line.strip().partition(" ")
         if not text.strip():
-            raise EmbedlabError(f"{path}:{number}: line has a label but no text; expected `label sentence`")
+            empty.append(number)
+            continue
         texts.append(text)
         labels.append(label)
+    if empty:
+        log.warning("%s: skipped %d line(s) with a label but no text: %s", path, len(empty), empty[:10])
     return texts, labels
 
 
