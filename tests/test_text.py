@@ -2,7 +2,11 @@ from embedlab.text import OOV_ID, PAD_ID, Tokenizer, Vocabulary, sequence_length
 
 
 def test_simple_tokenizer_splits_words_and_punctuation_and_drops_html_breaks():
-    assert Tokenizer()("It's GREAT!<br /><br />Really.") == ["it's", "great", "!", "really", "."]
+    assert Tokenizer()("It's GREAT!<br /><br />Really.") == ["it", "'s", "great", "!", "really", "."]
+
+
+def test_simple_tokenizer_splits_clitics_like_the_sst_files():
+    assert Tokenizer()("They don't say 'hello'") == ["they", "do", "n't", "say", "'", "hello", "'"]
 
 
 def test_kim_tokenizer_matches_clean_str():

@@ -16,7 +16,8 @@ PAD, OOV = "<pad>", "<unk>"
 PAD_ID, OOV_ID = 0, 1
 
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_TOKEN = re.compile(r"[\w]+(?:['’][\w]+)*|[^\w\s]", re.UNICODE)
+# Penn-Treebank-style clitics, as in the SST files: "don't" -> do n't, "it's" -> it 's.
+_TOKEN = re.compile(r"\w+(?=n['’]t\b)|n['’]t\b|['’](?:s|re|ve|ll|d|m)\b|\w+|[^\w\s]", re.UNICODE | re.IGNORECASE)
 
 # Kim (2014) clean_str: the preprocessing behind the CNN-for-sentences results we compare against.
 _KIM_RULES = [
