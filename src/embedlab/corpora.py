@@ -1,0 +1,147 @@
+"""Pretraining corpora, streamed document by document and tokenized once into a cached one-line-per-document file."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from embedlab.datasets import IMDB_URL
+from embedlab.download import ensure
+from embedlab.errors import EmbedlabError
+from embedlab.text import Tokenizer
+
+log = logging.getLogger(__name__)
+
+CORPUS_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class TokenizedCorpus:
+    """A corpus as a file of space-separated tokens, one document per line, and what is in it."""
+
+    path: Path
+    key: str
+    documents: int
+    tokens: int
+
+
+def _imdb_documents(archive: Path, include_train: bool) -> Iterator[str]:
+    """The unlabelled reviews (and optionally the labelled training reviews): never any test review."""
+    wanted = {"unsup"} | ({"pos", "neg"} if include_train else set())
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 4 and parts[1] == "train" and parts[2] in wanted and member.isfile():
+                    yield tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise EmbedlabError(f"{archive} is not a complete aclImdb_v1.tar.gz ({exc}); download it again") from None
+
+
+def _text_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if root.is_dir():
+        return sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith((".txt", ".gz")))
+    raise EmbedlabError(f"corpus path {root} does not exist; set corpus.path to a text file or a folder of .txt/.gz")
+
+
+def _open_text(path: Path) -> Any:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _file_documents(files: list[Path], per: str) -> Iterator[str]:
+    for path in files:
+        with _open_text(path) as fh:
+            if per == "file":
+                yield fh.read()
+            else:
+                yield from (line for line in fh if line.strip())
+
+
+def _resolve(cfg: dict[str, Any], data_dir: Path) -> tuple[Iterator[str], str]:
+    """The document stream and a fingerprint of its content (so a changed corpus gets a new key)."""
+    kind = cfg["kind"]
+    if kind == "imdb_unsup":
+        archive = ensure(IMDB_URL, Path(data_dir) / cfg["archive"])
+        stat = archive.stat()
+        include = bool(cfg.get("include_imdb_train", False))
+        return _imdb_documents(archive, include), f"imdb|{stat.st_size}|{stat.st_mtime_ns}|train={include}"
+    if kind in ("text", "gensim"):
+        if kind == "gensim":
+            from gensim.test.utils import datapath
+
+            files = [Path(datapath(name)) for name in cfg["files"]]
+        else:
+            if not cfg.get("path"):
+                raise EmbedlabError("corpus=text needs corpus.path=/path/to/file-or-folder")
+            root = Path(str(cfg["path"])).expanduser()
+            files = _text_files(root if root.is_absolute() else Path(data_dir) / root)
+        if not files:
+            raise EmbedlabError(f"corpus.path {cfg.get('path')} holds no .txt or .gz files")
+        digest = hashlib.sha256()
+        for path in files:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        per = cfg.get("document_per", "line")
+        return _file_documents(files, per), f"files|{digest.hexdigest()}|per={per}"
+    raise EmbedlabError(f"corpus.kind={kind!r} is not known; use imdb_unsup, text or gensim")
+
+
+def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus:
+    """Tokenize the corpus once (streamed, written to a temporary name, then renamed) and reuse it after."""
+    documents, fingerprint = _resolve(cfg, data_dir)
+    key = hashlib.sha256(f"{CORPUS_VERSION}|{fingerprint}|{tokenizer.key()}".encode()).hexdigest()[:20]
+    folder = Path(cache_dir) / "corpora"
+    path, meta = folder / f"{cfg['name']}-{key}.txt", folder / f"{cfg['name']}-{key}.count"
+    if path.exists() and meta.exists():
+        docs, tokens = (int(x) for x in meta.read_text().split())
+        return TokenizedCorpus(path, key, docs, tokens)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    docs = tokens = 0
+    started = time.perf_counter()
+    try:
+        with open(tmp, "w", encoding="utf-8") as out, tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar:
+            for text in documents:
+                words = tokenizer(text)
+                if words:
+                    out.write(" ".join(words))
+                    out.write("\n")
+                    docs += 1
+                    tokens += len(words)
+                bar.update(1)
+        if tokens == 0:
+            raise EmbedlabError(f"corpus {cfg['name']} is empty: no tokens in {cfg.get('path') or cfg['kind']}")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta.write_text(f"{docs} {tokens}\n")
+    seconds = time.perf_counter() - started
+    log.info("corpus %s: %d documents, %d tokens, tokenized in %.1fs (%.0f tokens/s)", cfg["name"], docs, tokens, seconds, tokens / seconds)
+    return TokenizedCorpus(path, key, docs, tokens)
+
+
+class LineCorpus:
+    """Re-iterable token lists from a tokenized corpus file (streams; never holds the corpus in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[list[str]]:
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield line.split()

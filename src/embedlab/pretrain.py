@@ -1,0 +1,215 @@
+"""Train word2vec, GloVe and fastText on one corpus with one tokenizer, cached by everything that shapes them.
+
+    python -m embedlab.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from embedlab.config import CONFIG_DIR, export_locations
+from embedlab.corpora import LineCorpus, TokenizedCorpus, tokenized_corpus
+from embedlab.errors import EmbedlabError
+from embedlab.text import Tokenizer
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ("word2vec", "fasttext", "glove")
+MODEL_VERSION = "v1"
+VECTORS_FILE = "vectors.w2v.bin"
+FASTTEXT_FILE = "model.bin"
+REPORT_FILE = "pretrain.json"
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A cached pretrained model: its folder, the file to load for tasks (and its format), and its report."""
+
+    folder: Path
+    vectors: Path
+    fmt: str
+    report: dict[str, Any]
+
+
+def _check(cfg: dict[str, Any]) -> None:
+    if cfg["algorithm"] not in ALGORITHMS:
+        raise EmbedlabError(f"pretrain.algorithm={cfg['algorithm']!r} is not known; use one of {ALGORITHMS}")
+    for key in ("dim", "window", "min_count", "epochs", "workers"):
+        if int(cfg[key]) <= 0:
+            raise EmbedlabError(f"pretrain.{key}={cfg[key]} must be a positive whole number")
+
+
+def model_key(corpus: TokenizedCorpus, cfg: dict[str, Any]) -> str:
+    """Changes with the corpus contents, the tokenizer (inside corpus.key) and every hyperparameter."""
+    params = json.dumps({k: v for k, v in sorted(cfg.items()) if k != "workers"}, sort_keys=True)
+    return hashlib.sha256(f"{MODEL_VERSION}|{corpus.key}|{params}".encode()).hexdigest()[:20]
+
+
+def _count_words(corpus: TokenizedCorpus) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for tokens in LineCorpus(corpus.path):
+        counts.update(tokens)
+    return counts
+
+
+def _keyed_vectors(words: list[str], vectors: np.ndarray, counts: Counter[str]) -> Any:
+    """KeyedVectors sorted by corpus frequency, so analogy evaluation can restrict to the top words."""
+    from gensim.models import KeyedVectors
+
+    order = sorted(range(len(words)), key=lambda i: (-counts[words[i]], words[i]))
+    kv = KeyedVectors(vector_size=vectors.shape[1], dtype=np.float32)
+    kv.add_vectors([words[i] for i in order], vectors[order].astype(np.float32))
+    kv.allocate_vecattrs(attrs=["count"], types=[np.int64])
+    kv.expandos["count"][:] = [counts[words[i]] for i in order]
+    return kv
+
+
+def train_word2vec(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochLog(CallbackAny2Vec):
+        def __init__(self) -> None:
+            self.epoch, self.started = 0, time.perf_counter()
+
+        def on_epoch_end(self, model: Any) -> None:
+            self.epoch += 1
+            seconds = time.perf_counter() - self.started
+            log.info("word2vec epoch %d/%d, %.0f words/s", self.epoch, cfg["epochs"], corpus.tokens * self.epoch / seconds)
+
+    model = Word2Vec(
+        corpus_file=str(corpus.path), vector_size=int(cfg["dim"]), window=int(cfg["window"]),
+        min_count=int(cfg["min_count"]), epochs=int(cfg["epochs"]), workers=int(cfg["workers"]),
+        seed=int(cfg["seed"]), sg=1 if cfg["architecture"] == "skipgram" else 0, negative=int(cfg["negative"]),
+        sample=float(cfg["sample"]), callbacks=[EpochLog()],
+    )
+    return model.wv
+
+
+def train_fasttext(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+    import fasttext
+
+    model = fasttext.train_unsupervised(
+        input=str(corpus.path), model=cfg["architecture"], dim=int(cfg["dim"]), ws=int(cfg["window"]),
+        minCount=int(cfg["min_count"]), epoch=int(cfg["epochs"]), thread=int(cfg["workers"]),
+        minn=int(cfg["minn"]), maxn=int(cfg["maxn"]), neg=int(cfg["negative"]), t=float(cfg["sample"]),
+        lr=float(cfg["learning_rate"]), verbose=2,  # fasttext 0.9 takes no seed (fixed internally)
+    )
+    model.save_model(str(out / FASTTEXT_FILE))
+    words = model.get_words()
+    vectors = np.stack([model.get_word_vector(w) for w in words])
+    counts = Counter(dict(zip(words, model.get_words(include_freq=True)[1].tolist(), strict=True)))
+    return _keyed_vectors(words, vectors, counts)
+
+
+def train_glove(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+    from glove import Corpus, Glove
+
+    counts = _count_words(corpus)
+    kept = [w for w, c in counts.most_common() if c >= int(cfg["min_count"])]
+    if not kept:
+        raise EmbedlabError(f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count")
+    started = time.perf_counter()
+    cooc = Corpus(dictionary={w: i for i, w in enumerate(kept)})  # min_count applied before counting
+    cooc.fit(LineCorpus(corpus.path), window=int(cfg["window"]), ignore_missing=True)
+    log.info("glove co-occurrences: %d words, %d non-zero pairs in %.1fs", len(kept), cooc.matrix.nnz, time.perf_counter() - started)
+    model = Glove(no_components=int(cfg["dim"]), learning_rate=float(cfg["learning_rate"]), alpha=float(cfg["alpha"]),
+                  max_count=float(cfg["x_max"]), random_state=int(cfg["seed"]))
+    model.fit(cooc.matrix, epochs=int(cfg["epochs"]), no_threads=int(cfg["workers"]), verbose=True)
+    return _keyed_vectors(kept, np.asarray(model.word_vectors), counts)
+
+
+TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": train_glove}
+
+
+def _train_into(folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corpus_cfg: dict[str, Any]) -> dict[str, Any]:
+    from embedlab.intrinsic import intrinsic_scores
+
+    if corpus.tokens < int(cfg["min_count"]):
+        raise EmbedlabError(
+            f"corpus {corpus_cfg['name']} has {corpus.tokens} tokens, fewer than pretrain.min_count={cfg['min_count']}"
+        )
+    started = time.perf_counter()
+    kv = TRAINERS[cfg["algorithm"]](corpus, cfg, folder)
+    seconds = time.perf_counter() - started
+    if len(kv) == 0:
+        raise EmbedlabError(f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count")
+    kv.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
+    log.info("%s trained in %.1fs; scoring WordSim-353, SimLex-999 and analogies", cfg["algorithm"], seconds)
+    report = {
+        "algorithm": cfg["algorithm"], "params": cfg, "corpus": corpus_cfg["name"], "corpus_key": corpus.key,
+        "corpus_documents": corpus.documents, "corpus_tokens": corpus.tokens, "vocab_size": len(kv),
+        "train_seconds": round(seconds, 2), "words_per_second": round(corpus.tokens * int(cfg["epochs"]) / seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **intrinsic_scores(kv),
+    }
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def ensure_pretrained(
+    corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
+) -> Pretrained:
+    """The cached model for these settings, training it first if needed; concurrent callers train it once."""
+    from filelock import FileLock
+
+    _check(pretrain_cfg)
+    corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    key = model_key(corpus, pretrain_cfg)
+    root = Path(cache_dir) / "pretrained"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / f"{pretrain_cfg['algorithm']}-{corpus_cfg['name']}-{key}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / REPORT_FILE).exists():
+            tmp = root / f".{folder.name}.{os.getpid()}.part"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            try:
+                _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)
+                os.replace(tmp, folder)  # the entry appears whole or not at all
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log.info("pretrained %s from cache %s", pretrain_cfg["algorithm"], folder.name)
+    report = json.loads((folder / REPORT_FILE).read_text())
+    if pretrain_cfg["algorithm"] == "fasttext":
+        return Pretrained(folder, folder / FASTTEXT_FILE, "fasttext_bin", report)
+    return Pretrained(folder, folder / VECTORS_FILE, "word2vec_bin", report)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="pretraining")
+def main(cfg: DictConfig) -> None:
+    logging.getLogger("gensim").setLevel(logging.INFO)
+    corpus_cfg: dict[str, Any] = OmegaConf.to_container(cfg.corpus, resolve=True)  # type: ignore[assignment]
+    pretrain_cfg: dict[str, Any] = OmegaConf.to_container(cfg.pretrain, resolve=True)  # type: ignore[assignment]
+    try:
+        model = ensure_pretrained(corpus_cfg, pretrain_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir))
+    except EmbedlabError as exc:
+        log.error("%s", exc)
+        print(f"embedlab: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    out = Path(cfg.paths.output_dir)
+    (out / REPORT_FILE).write_text(json.dumps({**model.report, "cache_folder": str(model.folder)}, indent=2) + "\n")
+    summary = {k: model.report[k] for k in ("corpus_tokens", "vocab_size", "train_seconds", "words_per_second",
+                                            "wordsim353_spearman", "simlex999_spearman", "analogy_accuracy")}
+    print(json.dumps({"algorithm": model.report["algorithm"], **summary, "vectors": str(model.vectors)}, indent=2))
+
+
+if __name__ == "__main__":
+    export_locations()
+    main()
