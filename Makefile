@@ -6,7 +6,7 @@ ARGS ?=
 EXPERIMENT ?= sst2_sources
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment smoke test test-fast lint format clean-results
+.PHONY: help install run-experiment pretrain smoke test test-fast lint format bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -24,6 +24,15 @@ ifeq ($(strip $(ARGS)),)
 else
 	$(PY) -m embedlab.run $(ARGS)
 endif
+
+pretrain: ## Train word2vec, GloVe and fastText on the default corpus (imdb_unsup), cached; ARGS adds overrides
+	$(PY) -m embedlab.pretrain -m pretrain=word2vec,fasttext,glove $(ARGS)
+
+bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cached (GloVe 6B 100d from the data dir)
+	$(PY) benchmarks/load_vectors.py --vectors "$$($(PY) -c 'from embedlab.config import compose; from embedlab.embeddings import glove6b_source; print(glove6b_source(compose().paths.data_dir, 100).path)')"
+
+bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called directly on the same corpus
+	$(PY) benchmarks/pretrain_overhead.py --epochs 1
 
 smoke: ## The whole pipeline in under a minute on data shipped with gensim
 	$(PY) -m embedlab.run experiment=smoke

@@ -16,7 +16,7 @@ EXPERIMENTS = sorted(p.stem for p in (EXPERIMENTS_DIR / "experiment").glob("*.ya
 
 def test_the_groups_hold_what_the_issue_names():
     assert {"sst2", "sst1", "mr", "subj", "trec", "mpqa", "imdb", "clickbait", "table", "smoke"} <= set(TASKS)
-    assert {"scratch", "glove6b", "file"} <= set(EMBEDDINGS)
+    assert {"scratch", "glove6b", "file", "word2vec", "glove", "fasttext"} <= set(EMBEDDINGS)
     assert {"avg", "cnn", "bilstm"} <= set(MODELS)
 
 
@@ -25,7 +25,9 @@ def test_the_groups_hold_what_the_issue_names():
 @pytest.mark.parametrize("model", MODELS)
 def test_every_combination_composes_and_resolves(task, embedding, model):
     cfg = compose([f"task={task}", f"embedding={embedding}", f"model={model}"], return_hydra_config=True)
-    assert (cfg.task.name, cfg.embedding.source, cfg.model.name) == (task, embedding, model)
+    assert (cfg.task.name, cfg.embedding.name, cfg.model.name) == (task, embedding, model)
+    if cfg.embedding.source == "pretrained":
+        assert cfg.pretrain.algorithm == embedding and cfg.embedding.dim == cfg.pretrain.dim
     resolved = OmegaConf.to_container(cfg.task, resolve=True)
     assert {"tokenizer", "vocab", "loader", "probe_words"} <= set(resolved)
     assert cfg.paths.data_dir and cfg.paths.cache_dir

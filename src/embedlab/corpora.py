@@ -115,7 +115,10 @@ def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, 
     docs = tokens = 0
     started = time.perf_counter()
     try:
-        with open(tmp, "w", encoding="utf-8") as out, tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar:
+        with (
+            open(tmp, "w", encoding="utf-8") as out,
+            tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar,
+        ):
             for text in documents:
                 words = tokenizer(text)
                 if words:
@@ -131,7 +134,14 @@ def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, 
         tmp.unlink(missing_ok=True)
     meta.write_text(f"{docs} {tokens}\n")
     seconds = time.perf_counter() - started
-    log.info("corpus %s: %d documents, %d tokens, tokenized in %.1fs (%.0f tokens/s)", cfg["name"], docs, tokens, seconds, tokens / seconds)
+    log.info(
+        "corpus %s: %d documents, %d tokens, tokenized in %.1fs (%.0f tokens/s)",
+        cfg["name"],
+        docs,
+        tokens,
+        seconds,
+        tokens / seconds,
+    )
     return TokenizedCorpus(path, key, docs, tokens)
 
 

@@ -78,11 +78,28 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
         if not cfg.get("path"):
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
         return VectorSource(resolve_path(str(cfg["path"]), data_dir))
-    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b or file")
+    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file or pretrained")
+
+
+def pretrained_source(
+    pretraining: tuple[dict[str, Any], dict[str, Any]] | None, data_dir: Path, cache_dir: Path
+) -> tuple[VectorSource, str, dict[str, Any]]:
+    """Vectors embedlab trains itself: the cached model for (corpus, pretrain), trained on first use."""
+    from embedlab.pretrain import ensure_pretrained
+
+    if pretraining is None:
+        raise EmbedlabError("embedding.source=pretrained needs the corpus and pretrain config groups")
+    model = ensure_pretrained(*pretraining, data_dir, cache_dir)
+    return VectorSource(model.vectors), model.fmt, model.report
 
 
 def prepare_embedding(
-    cfg: dict[str, Any], vocab: Vocabulary, data_dir: Path, cache_dir: Path, seed: int
+    cfg: dict[str, Any],
+    vocab: Vocabulary,
+    data_dir: Path,
+    cache_dir: Path,
+    seed: int,
+    pretraining: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> EmbeddingInit:
     mode = cfg["mode"]
     if mode not in MODES:
@@ -102,9 +119,13 @@ def prepare_embedding(
             f"embedding={cfg['name']} with embedding.mode=scratch would ignore its vectors; "
             "use frozen or finetune (or embedding=scratch)"
         )
-    source = vector_source(cfg, data_dir)
+    info: dict[str, Any] = {}
+    if cfg["source"] == "pretrained":
+        source, fmt, info["pretrain"] = pretrained_source(pretraining, data_dir, cache_dir)
+    else:
+        source, fmt = vector_source(cfg, data_dir), cfg.get("format", "auto")
     dim = cfg.get("dim")
-    vectors = load_pretrained(source, vocab, cfg.get("format", "auto"), int(dim) if dim else None, cache_dir)
+    vectors = load_pretrained(source, vocab, fmt, int(dim) if dim else None, cache_dir)
     matrix, coverage, missing = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",

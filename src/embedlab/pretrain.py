@@ -1,6 +1,6 @@
 """Train word2vec, GloVe and fastText on one corpus with one tokenizer, cached by everything that shapes them.
 
-    python -m embedlab.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
+python -m embedlab.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
 """
 
 from __future__ import annotations
@@ -90,13 +90,22 @@ def train_word2vec(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> A
         def on_epoch_end(self, model: Any) -> None:
             self.epoch += 1
             seconds = time.perf_counter() - self.started
-            log.info("word2vec epoch %d/%d, %.0f words/s", self.epoch, cfg["epochs"], corpus.tokens * self.epoch / seconds)
+            log.info(
+                "word2vec epoch %d/%d, %.0f words/s", self.epoch, cfg["epochs"], corpus.tokens * self.epoch / seconds
+            )
 
     model = Word2Vec(
-        corpus_file=str(corpus.path), vector_size=int(cfg["dim"]), window=int(cfg["window"]),
-        min_count=int(cfg["min_count"]), epochs=int(cfg["epochs"]), workers=int(cfg["workers"]),
-        seed=int(cfg["seed"]), sg=1 if cfg["architecture"] == "skipgram" else 0, negative=int(cfg["negative"]),
-        sample=float(cfg["sample"]), callbacks=[EpochLog()],
+        corpus_file=str(corpus.path),
+        vector_size=int(cfg["dim"]),
+        window=int(cfg["window"]),
+        min_count=int(cfg["min_count"]),
+        epochs=int(cfg["epochs"]),
+        workers=int(cfg["workers"]),
+        seed=int(cfg["seed"]),
+        sg=1 if cfg["architecture"] == "skipgram" else 0,
+        negative=int(cfg["negative"]),
+        sample=float(cfg["sample"]),
+        callbacks=[EpochLog()],
     )
     return model.wv
 
@@ -105,10 +114,19 @@ def train_fasttext(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> A
     import fasttext
 
     model = fasttext.train_unsupervised(
-        input=str(corpus.path), model=cfg["architecture"], dim=int(cfg["dim"]), ws=int(cfg["window"]),
-        minCount=int(cfg["min_count"]), epoch=int(cfg["epochs"]), thread=int(cfg["workers"]),
-        minn=int(cfg["minn"]), maxn=int(cfg["maxn"]), neg=int(cfg["negative"]), t=float(cfg["sample"]),
-        lr=float(cfg["learning_rate"]), verbose=2,  # fasttext 0.9 takes no seed (fixed internally)
+        input=str(corpus.path),
+        model=cfg["architecture"],
+        dim=int(cfg["dim"]),
+        ws=int(cfg["window"]),
+        minCount=int(cfg["min_count"]),
+        epoch=int(cfg["epochs"]),
+        thread=int(cfg["workers"]),
+        minn=int(cfg["minn"]),
+        maxn=int(cfg["maxn"]),
+        neg=int(cfg["negative"]),
+        t=float(cfg["sample"]),
+        lr=float(cfg["learning_rate"]),
+        verbose=2,  # fasttext 0.9 takes no seed (fixed internally)
     )
     model.save_model(str(out / FASTTEXT_FILE))
     words = model.get_words()
@@ -123,13 +141,25 @@ def train_glove(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
     counts = _count_words(corpus)
     kept = [w for w, c in counts.most_common() if c >= int(cfg["min_count"])]
     if not kept:
-        raise EmbedlabError(f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count")
+        raise EmbedlabError(
+            f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count"
+        )
     started = time.perf_counter()
     cooc = Corpus(dictionary={w: i for i, w in enumerate(kept)})  # min_count applied before counting
     cooc.fit(LineCorpus(corpus.path), window=int(cfg["window"]), ignore_missing=True)
-    log.info("glove co-occurrences: %d words, %d non-zero pairs in %.1fs", len(kept), cooc.matrix.nnz, time.perf_counter() - started)
-    model = Glove(no_components=int(cfg["dim"]), learning_rate=float(cfg["learning_rate"]), alpha=float(cfg["alpha"]),
-                  max_count=float(cfg["x_max"]), random_state=int(cfg["seed"]))
+    log.info(
+        "glove co-occurrences: %d words, %d non-zero pairs in %.1fs",
+        len(kept),
+        cooc.matrix.nnz,
+        time.perf_counter() - started,
+    )
+    model = Glove(
+        no_components=int(cfg["dim"]),
+        learning_rate=float(cfg["learning_rate"]),
+        alpha=float(cfg["alpha"]),
+        max_count=float(cfg["x_max"]),
+        random_state=int(cfg["seed"]),
+    )
     model.fit(cooc.matrix, epochs=int(cfg["epochs"]), no_threads=int(cfg["workers"]), verbose=True)
     return _keyed_vectors(kept, np.asarray(model.word_vectors), counts)
 
@@ -137,7 +167,9 @@ def train_glove(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
 TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": train_glove}
 
 
-def _train_into(folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corpus_cfg: dict[str, Any]) -> dict[str, Any]:
+def _train_into(
+    folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corpus_cfg: dict[str, Any]
+) -> dict[str, Any]:
     from embedlab.intrinsic import intrinsic_scores
 
     if corpus.tokens < int(cfg["min_count"]):
@@ -148,13 +180,21 @@ def _train_into(folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corp
     kv = TRAINERS[cfg["algorithm"]](corpus, cfg, folder)
     seconds = time.perf_counter() - started
     if len(kv) == 0:
-        raise EmbedlabError(f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count")
+        raise EmbedlabError(
+            f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count"
+        )
     kv.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
     log.info("%s trained in %.1fs; scoring WordSim-353, SimLex-999 and analogies", cfg["algorithm"], seconds)
     report = {
-        "algorithm": cfg["algorithm"], "params": cfg, "corpus": corpus_cfg["name"], "corpus_key": corpus.key,
-        "corpus_documents": corpus.documents, "corpus_tokens": corpus.tokens, "vocab_size": len(kv),
-        "train_seconds": round(seconds, 2), "words_per_second": round(corpus.tokens * int(cfg["epochs"]) / seconds),
+        "algorithm": cfg["algorithm"],
+        "params": cfg,
+        "corpus": corpus_cfg["name"],
+        "corpus_key": corpus.key,
+        "corpus_documents": corpus.documents,
+        "corpus_tokens": corpus.tokens,
+        "vocab_size": len(kv),
+        "train_seconds": round(seconds, 2),
+        "words_per_second": round(corpus.tokens * int(cfg["epochs"]) / seconds),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         **intrinsic_scores(kv),
     }
@@ -205,8 +245,18 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     out = Path(cfg.paths.output_dir)
     (out / REPORT_FILE).write_text(json.dumps({**model.report, "cache_folder": str(model.folder)}, indent=2) + "\n")
-    summary = {k: model.report[k] for k in ("corpus_tokens", "vocab_size", "train_seconds", "words_per_second",
-                                            "wordsim353_spearman", "simlex999_spearman", "analogy_accuracy")}
+    summary = {
+        k: model.report[k]
+        for k in (
+            "corpus_tokens",
+            "vocab_size",
+            "train_seconds",
+            "words_per_second",
+            "wordsim353_spearman",
+            "simlex999_spearman",
+            "analogy_accuracy",
+        )
+    }
     print(json.dumps({"algorithm": model.report["algorithm"], **summary, "vectors": str(model.vectors)}, indent=2))
 
 

@@ -71,7 +71,15 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     log.info("vocabulary %d words (train split only), sequence length %d", len(vocab), max_len)
 
     emb_cfg: dict[str, Any] = OmegaConf.to_container(cfg.embedding, resolve=True)  # type: ignore[assignment]
-    emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed)
+    pretraining = None
+    if emb_cfg["source"] == "pretrained":
+        pretraining = (
+            OmegaConf.to_container(cfg.corpus, resolve=True),
+            OmegaConf.to_container(cfg.pretrain, resolve=True),
+        )
+    emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
+    if "pretrain" in emb.info:
+        write_json(out_dir / "pretrain.json", emb.info["pretrain"])
     seed_everything(seed, cfg.trainer.get("threads"))
     model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
     model = build_model(model_cfg, emb, len(vocab), max_len, len(data.classes), seed)

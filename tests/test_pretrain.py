@@ -1,0 +1,199 @@
+"""Pretraining on the smoke corpus (shipped in gensim): each algorithm, the cache and its lock, bad input."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from gensim.models import KeyedVectors
+from omegaconf import OmegaConf
+
+import embedlab.pretrain as pretrain
+from conftest import run_cli
+from embedlab.config import compose
+from embedlab.errors import EmbedlabError
+from embedlab.text import Vocabulary
+from embedlab.vectors import VectorSource, load_pretrained
+
+
+def settings(algorithm: str, *overrides: str, corpus: str = "smoke") -> tuple[dict, dict]:
+    cfg = compose([f"pretrain={algorithm}", f"corpus={corpus}", *overrides])
+    return OmegaConf.to_container(cfg.corpus, resolve=True), OmegaConf.to_container(cfg.pretrain, resolve=True)
+
+
+FAST = ("pretrain.epochs=2", "pretrain.dim=20")
+
+
+@pytest.mark.parametrize("algorithm", ["word2vec", "fasttext", "glove"])
+def test_each_algorithm_trains_on_the_smoke_corpus_into_gensim_readable_vectors(algorithm, tmp_path):
+    model = pretrain.ensure_pretrained(*settings(algorithm, *FAST), tmp_path, tmp_path)
+    kv = KeyedVectors.load_word2vec_format(str(model.folder / pretrain.VECTORS_FILE), binary=True)
+    assert kv.vector_size == 20 and len(kv) > 1000
+    assert kv.index_to_key[0] in {"the", ",", "."}  # sorted by corpus frequency
+    report = json.loads((model.folder / pretrain.REPORT_FILE).read_text())
+    assert report["corpus_tokens"] > 70000 and report["vocab_size"] == len(kv)
+    for key in (
+        "wordsim353_spearman",
+        "wordsim353_coverage",
+        "simlex999_spearman",
+        "analogy_accuracy",
+        "words_per_second",
+    ):
+        assert key in report
+    assert (model.fmt == "fasttext_bin") == (algorithm == "fasttext")
+
+
+def test_fasttext_fills_an_unseen_task_word_from_subwords(tmp_path):
+    model = pretrain.ensure_pretrained(*settings("fasttext", *FAST), tmp_path, tmp_path)
+    vocab = Vocabulary.build([["government", "governmentally", "hospital"]])
+    loaded = load_pretrained(VectorSource(model.vectors), vocab, model.fmt)
+    filled = dict(zip(loaded.words, loaded.from_subwords, strict=True))
+    assert filled == {"government": False, "hospital": False, "governmentally": True}
+
+
+def test_second_request_reads_the_cache(tmp_path, monkeypatch):
+    first = pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path)
+    monkeypatch.setattr(pretrain, "_train_into", lambda *a: pytest.fail("trained again"))
+    assert pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path).folder == first.folder
+
+
+def key_for(tmp_path: Path, *overrides: str, algorithm: str = "word2vec", corpus_cfg: dict | None = None) -> str:
+    corpus, params = settings(algorithm, *overrides)
+    tokenized = pretrain.tokenized_corpus(
+        corpus_cfg or corpus, pretrain.Tokenizer(**corpus["tokenizer"]), tmp_path, tmp_path
+    )
+    return pretrain.model_key(tokenized, params)
+
+
+def test_the_key_changes_with_every_parameter_and_the_corpus_only(tmp_path):
+    base = key_for(tmp_path)
+    assert key_for(tmp_path) == base
+    assert key_for(tmp_path, "pretrain.workers=1") == base  # threads do not change what is learnt
+    changed = [
+        "pretrain.dim=50",
+        "pretrain.window=3",
+        "pretrain.min_count=2",
+        "pretrain.epochs=3",
+        "pretrain.seed=2",
+        "pretrain.architecture=cbow",
+        "pretrain.negative=10",
+        "pretrain.sample=0.01",
+    ]
+    assert len({base, *(key_for(tmp_path, o) for o in changed)}) == len(changed) + 1
+    assert key_for(tmp_path, algorithm="glove") != base
+    corpus = settings("word2vec")[0]
+    assert key_for(tmp_path, corpus_cfg={**corpus, "files": ["lee_background.cor"]}) != base
+    assert key_for(tmp_path, corpus_cfg={**corpus, "tokenizer": {"lowercase": False, "style": "simple"}}) != base
+
+
+def _request(cache: str, marker: str) -> None:
+    original = pretrain._train_into
+
+    def counted(*args):
+        with open(marker, "a") as fh:
+            fh.write("trained\n")
+        return original(*args)
+
+    pretrain._train_into = counted
+    pretrain.ensure_pretrained(*settings("word2vec", *FAST), Path(cache), Path(cache))
+
+
+def test_two_concurrent_requests_train_once(tmp_path):
+    marker = tmp_path / "trainings.txt"
+    ctx = multiprocessing.get_context("fork")
+    jobs = [ctx.Process(target=_request, args=(str(tmp_path), str(marker))) for _ in range(2)]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(120)
+    assert [job.exitcode for job in jobs] == [0, 0]
+    assert marker.read_text().count("trained") == 1
+    assert len(list((tmp_path / "pretrained").glob("word2vec-*[!k]"))) == 1
+
+
+def test_interrupted_pretraining_leaves_no_cache_entry(tmp_path, monkeypatch):
+    def interrupted(folder, *args):
+        (folder / pretrain.VECTORS_FILE).write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pretrain, "_train_into", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path)
+    assert [p.name for p in (tmp_path / "pretrained").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_empty_corpus_is_an_error(tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    corpus, params = settings("word2vec", f"corpus.path={tmp_path / 'empty.txt'}", corpus="text")
+    with pytest.raises(EmbedlabError, match="corpus text is empty"):
+        pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)
+
+
+def test_missing_corpus_path_is_an_error(tmp_path):
+    corpus, params = settings("word2vec", f"corpus.path={tmp_path / 'nowhere'}", corpus="text")
+    with pytest.raises(EmbedlabError, match="corpus path .*nowhere does not exist"):
+        pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)
+
+
+def test_corpus_smaller_than_min_count_is_an_error(tmp_path):
+    (tmp_path / "tiny.txt").write_text("one two three\n")
+    corpus, params = settings("glove", f"corpus.path={tmp_path / 'tiny.txt'}", corpus="text")
+    with pytest.raises(EmbedlabError, match="fewer than pretrain.min_count=5"):
+        pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)
+    assert not list((tmp_path / "pretrained").glob("glove-*[!k]"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("pretrain.dim=0", "pretrain.dim=0 must be"),
+        ("pretrain.algorithm=bert", "pretrain.algorithm='bert' is not known"),
+    ],
+)
+def test_bad_parameters_are_errors(tmp_path, override, message):
+    with pytest.raises(EmbedlabError, match=message):
+        pretrain.ensure_pretrained(*settings("word2vec", override), tmp_path, tmp_path)
+
+
+def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
+    import subprocess
+    import sys
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "embedlab.pretrain", "corpus=smoke", "pretrain=glove", *FAST],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout[ok.stdout.index("{") :])["algorithm"] == "glove"
+    bad = subprocess.run(
+        [sys.executable, "-m", "embedlab.pretrain", "corpus=smoke", "pretrain.dim=-3"],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode != 0 and "embedlab: error: pretrain.dim=-3 must be" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_task_run_with_embedlab_trained_vectors(isolated_env, tmp_path):
+    args = [
+        "task=smoke",
+        "embedding=fasttext",
+        "corpus=smoke",
+        *FAST,
+        "embedding.mode=finetune",
+        "model.filters=8",
+        "trainer.epochs=2",
+    ]
+    proc = run_cli(args, isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (tmp_path / "results/runs").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["vocab_from_subwords"] > 0
+    assert json.loads((run_dir / "pretrain.json").read_text())["algorithm"] == "fasttext"
