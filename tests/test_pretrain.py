@@ -61,9 +61,8 @@ def test_second_request_reads_the_cache(tmp_path, monkeypatch):
 
 def key_for(tmp_path: Path, *overrides: str, algorithm: str = "word2vec", corpus_cfg: dict | None = None) -> str:
     corpus, params = settings(algorithm, *overrides)
-    tokenized = pretrain.tokenized_corpus(
-        corpus_cfg or corpus, pretrain.Tokenizer(**corpus["tokenizer"]), tmp_path, tmp_path
-    )
+    corpus = corpus_cfg or corpus
+    tokenized = pretrain.tokenized_corpus(corpus, pretrain.Tokenizer(**corpus["tokenizer"]), tmp_path, tmp_path)
     return pretrain.model_key(tokenized, params)
 
 
@@ -169,7 +168,7 @@ def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
         timeout=300,
     )
     assert ok.returncode == 0, ok.stderr[-2000:]
-    assert json.loads(ok.stdout[ok.stdout.index("{") :])["algorithm"] == "glove"
+    assert json.loads(ok.stdout[ok.stdout.rindex('{\n  "algorithm"') :])["algorithm"] == "glove"
     bad = subprocess.run(
         [sys.executable, "-m", "embedlab.pretrain", "corpus=smoke", "pretrain.dim=-3"],
         env=isolated_env,

@@ -143,7 +143,7 @@ def prepare_embedding(
         matrix,
         coverage,
         str(source),
-        {"format": vectors.fmt},
+        {"format": vectors.fmt, **info},
         missing,
         bool(cfg.get("train_missing", False)),
     )
