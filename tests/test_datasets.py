@@ -167,7 +167,7 @@ def test_one_class_only_is_rejected(tmp_path):
 def test_label_outside_the_task_classes_is_rejected(tmp_path):
     frame = pd.DataFrame({"text": [f"t{i}" for i in range(20)], "label": ["a", "b"] * 9 + ["a", "c"]})
     load = table_task(tmp_path, frame, label_values=["a", "b"])
-    with pytest.raises(EmbedlabError, match="label 'c' .* is not one of task.classes"):
+    with pytest.raises(EmbedlabError, match=r"mine.csv: label .c. .* is not one of task.classes"):
         load()
 
 

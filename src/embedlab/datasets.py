@@ -231,7 +231,9 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
         splits[split], origin[split] = (texts, labels), str(path)
     if "train" not in splits:
         raise EmbedlabError("task.train_path is not set; point it at your CSV/TSV/JSONL/Parquet file")
-    return RawTask(splits if "test" in splits else {"all": splits.pop("train"), **splits}, origin)
+    if "test" not in splits:  # no published test file: prepare() carves one from everything
+        splits["all"], origin["all"] = splits.pop("train"), origin.pop("train")
+    return RawTask(splits, origin)
 
 
 Loader = Callable[[dict[str, Any], Path, Path], RawTask]
