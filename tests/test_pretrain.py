@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,17 @@ def test_interrupted_pretraining_leaves_no_cache_entry(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path)
     assert [p.name for p in (tmp_path / "pretrained").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_killed_trainers_leftovers_are_cleared_by_the_next_one(tmp_path):
+    corpus, params = settings("word2vec", *FAST)
+    first = pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)
+    shutil.rmtree(first.folder)
+    stale = first.folder.parent / f".{first.folder.name}.99999.part"
+    stale.mkdir()
+    (stale / pretrain.VECTORS_FILE).write_bytes(b"half")
+    again = pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)
+    assert again.folder == first.folder and not stale.exists()
 
 
 def test_empty_corpus_is_an_error(tmp_path):

@@ -216,8 +216,9 @@ def ensure_pretrained(
     folder = root / f"{pretrain_cfg['algorithm']}-{corpus_cfg['name']}-{key}"
     with FileLock(str(folder) + ".lock"):
         if not (folder / REPORT_FILE).exists():
+            for stale in root.glob(f".{folder.name}.*.part"):  # left by a killed trainer; we hold the lock
+                shutil.rmtree(stale, ignore_errors=True)
             tmp = root / f".{folder.name}.{os.getpid()}.part"
-            shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             try:
                 _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)
