@@ -22,6 +22,7 @@ EXPECTED_FILES = {
     "neighbours.csv",
     "run.log",
 }
+ANALYSIS_FILES = {"analysis.json", "drift_by_frequency.csv", "drift_top_movers.csv", "log_odds.csv"}
 
 
 def only_run_dir(results: Path) -> Path:
@@ -44,8 +45,17 @@ def test_smoke_experiment_writes_a_complete_run_directory(isolated_env, tmp_path
     proc = run_cli(["experiment=smoke"], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = only_run_dir(tmp_path / "results")
-    assert EXPECTED_FILES <= {p.name for p in run_dir.iterdir()}
+    assert EXPECTED_FILES | ANALYSIS_FILES <= {p.name for p in run_dir.iterdir()}
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in (
+        "wordsim353_spearman_initial",
+        "wordsim353_spearman_trained",
+        "antonym_cosine_trained",
+        "drift_share_unchanged",
+    ):
+        assert key in metrics
+    analysis = json.loads((run_dir / "analysis.json").read_text())
+    assert [b["bucket"] for b in analysis["drift_by_frequency"]] == ["0", "1-4", "5-49", "50+"]
     assert metrics["status"] == "completed"
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and "test_roc_auc" in metrics and "coverage_tokens" in metrics
     assert metrics["n_test"] == len(pd.read_csv(run_dir / "predictions.csv"))
@@ -60,7 +70,7 @@ def test_smoke_experiment_writes_a_complete_run_directory(isolated_env, tmp_path
 
 
 def test_same_config_and_seed_give_identical_metrics(isolated_env, tmp_path):
-    args = ["experiment=smoke", "seed=5", "embedding.mode=frozen", "trainer.epochs=2"]
+    args = ["experiment=smoke", "seed=5", "embedding.mode=frozen", "trainer.epochs=2", "analysis.enabled=false"]
     first = run_cli(args, isolated_env)
     second = run_cli(args, isolated_env)
     assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
@@ -69,6 +79,7 @@ def test_same_config_and_seed_give_identical_metrics(isolated_env, tmp_path):
     keys = ["test_accuracy", "test_loss", "test_macro_f1", "confusion_matrix", "best_epoch"]
     assert [a[k] for k in keys] == [b[k] for k in keys]
     assert (runs[0] / "predictions.csv").read_text() == (runs[1] / "predictions.csv").read_text()
+    assert not ANALYSIS_FILES & {p.name for p in runs[0].iterdir()}  # analysis switched off
 
 
 def test_unknown_embedding_name_fails_at_composition(isolated_env):

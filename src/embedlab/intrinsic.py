@@ -1,17 +1,24 @@
-"""Intrinsic scores of a vector space: word similarity (WordSim-353, SimLex-999) and Google analogies."""
+"""Intrinsic scores of a vector space: word similarity (WordSim-353, SimLex-999) and Google analogies.
+
+The evaluation sets ship in the gensim wheel; a user adds a pair file (``word1<TAB>word2<TAB>score``, lines
+starting with ``#`` ignored) or an analogy file (the Google ``questions-words.txt`` format) by name in config.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from gensim.models import KeyedVectors
 
+from embedlab.errors import EmbedlabError
+
 log = logging.getLogger(__name__)
 
 PAIR_SETS = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
-ANALOGY_SET = "questions-words.txt"
+ANALOGY_SETS = {"analogy": "questions-words.txt"}
 
 
 def _gensim_data(name: str) -> str:
@@ -25,25 +32,74 @@ def _pairs_in_file(path: str) -> int:
         return sum(1 for line in fh if line.strip() and not line.startswith("#"))
 
 
-def intrinsic_scores(kv: KeyedVectors, analogy_restrict: int = 30000) -> dict[str, float]:
+def _user_file(kind: str, name: str, path: str | Path) -> str:
+    resolved = Path(path).expanduser()
+    if not resolved.is_file():
+        raise EmbedlabError(
+            f"analysis.{kind}.{name}: file {resolved} not found; give an existing file or remove the entry"
+        )
+    return str(resolved)
+
+
+def _pair_coverage(kv: KeyedVectors, path: str) -> float:
+    keys = {w.lower() for w in kv.key_to_index}
+    pairs = [line.split("\t")[:2] for line in open(path, encoding="utf-8") if line.strip() and line[0] != "#"]
+    if any(len(p) < 2 for p in pairs):
+        raise EmbedlabError(f"similarity pairs {path}: expected lines 'word1<TAB>word2<TAB>score'")
+    covered = sum(1 for a, b in pairs if a.lower() in keys and b.lower() in keys)
+    return round(covered / len(pairs), 4) if pairs else 0.0
+
+
+def pair_scores(kv: KeyedVectors, name: str, path: str) -> dict[str, float]:
+    """Spearman between cosine and human scores over the pairs the space covers, and that coverage."""
+    try:
+        _, spearman, oov_percent = kv.evaluate_word_pairs(path, dummy4unknown=False)
+    except ValueError:  # gensim/scipy raise when fewer than two pairs have both words in the space
+        return {
+            f"{name}_spearman": math.nan,
+            f"{name}_coverage": _pair_coverage(kv, path),
+            f"{name}_pairs": _pairs_in_file(path),
+        }
+    value = float(spearman[0])
+    return {
+        f"{name}_spearman": value if not math.isnan(value) else math.nan,
+        f"{name}_coverage": round(1.0 - float(oov_percent) / 100.0, 4),
+        f"{name}_pairs": _pairs_in_file(path),
+    }
+
+
+def analogy_scores(kv: KeyedVectors, name: str, path: str, restrict: int) -> dict[str, float]:
+    """3CosAdd accuracy over the questions whose four words are among the space's `restrict` most frequent."""
+    accuracy, sections = kv.evaluate_word_analogies(path, restrict_vocab=restrict)
+    total = sections[-1] if sections else {"correct": [], "incorrect": []}
+    attempted = len(total["correct"]) + len(total["incorrect"])
+    return {
+        f"{name}_accuracy": float(accuracy) if attempted else math.nan,
+        f"{name}_questions_attempted": attempted,
+        f"{name}_restrict_vocab": restrict,
+    }
+
+
+def intrinsic_scores(
+    kv: KeyedVectors,
+    analogy_restrict: int = 30000,
+    extra_pairs: Mapping[str, str | Path] | None = None,
+    extra_analogies: Mapping[str, str | Path] | None = None,
+) -> dict[str, float]:
     """Spearman with pair coverage for each similarity set, and analogy accuracy over the top words."""
+    pair_files = {name: _gensim_data(f) for name, f in PAIR_SETS.items()}
+    pair_files |= {name: _user_file("pair_sets", name, p) for name, p in (extra_pairs or {}).items()}
+    analogy_files = {name: _gensim_data(f) for name, f in ANALOGY_SETS.items()}
+    analogy_files |= {name: _user_file("analogy_sets", name, p) for name, p in (extra_analogies or {}).items()}
     scores: dict[str, float] = {}
     quiet = logging.getLogger("gensim.models.keyedvectors")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        for name, filename in PAIR_SETS.items():
-            path = _gensim_data(filename)
-            _, spearman, oov_percent = kv.evaluate_word_pairs(path, dummy4unknown=False)
-            scores[f"{name}_spearman"] = float(spearman[0]) if not math.isnan(spearman[0]) else float("nan")
-            scores[f"{name}_coverage"] = round(1.0 - float(oov_percent) / 100.0, 4)
-            scores[f"{name}_pairs"] = _pairs_in_file(path)
-        accuracy, sections = kv.evaluate_word_analogies(_gensim_data(ANALOGY_SET), restrict_vocab=analogy_restrict)
-        total = sections[-1]
-        attempted = len(total["correct"]) + len(total["incorrect"])
-        scores["analogy_accuracy"] = float(accuracy) if attempted else float("nan")
-        scores["analogy_questions_attempted"] = attempted
-        scores["analogy_restrict_vocab"] = analogy_restrict
+        for name, path in pair_files.items():
+            scores |= pair_scores(kv, name, path)
+        for name, path in analogy_files.items():
+            scores |= analogy_scores(kv, name, path, analogy_restrict)
     finally:
         quiet.setLevel(level)
     return scores

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,26 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 from embedlab import __version__
 from embedlab.config import CONFIG_DIR, export_locations
 from embedlab.errors import EmbedlabError
+from embedlab.jsonio import write_json
 
 log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
 
 STATUS_FILE = "metrics.json"
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Atomic write: a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
-    os.replace(tmp, path)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -103,9 +88,22 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     spaces = {"initial": to_keyed_vectors(vocab, initial), "trained": to_keyed_vectors(vocab, trained)}
     spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
     spaces["trained"].save_word2vec_format(str(out_dir / "embedding_trained.w2v.bin"), binary=True)
+    analysis: dict[str, Any] = {}
     if cfg.analysis.enabled:
+        from embedlab.analysis import analyse_run
+
+        analysis_cfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
+        analysis, indicative = analyse_run(
+            out_dir, spaces, initial, trained, vocab, tokens["train"], data.train.labels, analysis_cfg
+        )
         probes = list(
-            dict.fromkeys([*task_cfg.get("probe_words", []), *frequent_words(vocab, int(cfg.analysis.frequent_probes))])
+            dict.fromkeys(
+                [
+                    *task_cfg.get("probe_words", []),
+                    *frequent_words(vocab, int(cfg.analysis.frequent_probes)),
+                    *indicative,
+                ]
+            )
         )
         title = f"{data.name} / {emb.name} ({emb.mode}) / {model_cfg['name']} / seed {seed}"
         write_neighbour_report(out_dir, spaces, probes, int(cfg.analysis.neighbours_k), title)
@@ -127,6 +125,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             "embedding_rows_changed": changed_rows,
             "embedding_source": emb.source,
             **(emb.coverage.as_dict() if emb.coverage else {}),
+            **analysis,
         }
     )
     return metrics
