@@ -22,7 +22,20 @@ EXPECTED_FILES = {
     "neighbours.csv",
     "run.log",
 }
-ANALYSIS_FILES = {"analysis.json", "drift_by_frequency.csv", "drift_top_movers.csv", "log_odds.csv"}
+ANALYSIS_FILES = {
+    "analysis.json",
+    "analysis.md",
+    "spaces.csv",
+    "drift_by_frequency.csv",
+    "drift_top_movers.csv",
+    "log_odds.csv",
+    "neighbour_overlap.csv",
+    "neighbours.html",
+    "projection.png",
+    "projection.csv",
+    "sentences.npz",
+    "projector",
+}
 
 
 def only_run_dir(results: Path) -> Path:
@@ -138,3 +151,13 @@ def test_user_csv_runs_end_to_end_with_scratch_embedding(isolated_env, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads((only_run_dir(tmp_path / "results") / "metrics.json").read_text())
     assert metrics["test_accuracy"] == pytest.approx(1.0)
+
+
+def test_a_sweep_ends_with_a_table_and_a_projection_comparison(isolated_env, tmp_path):
+    proc = run_cli(["-m", "experiment=smoke", "embedding.mode=frozen,finetune", "trainer.epochs=1"], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summaries = list((tmp_path / "results").rglob("summary.csv"))
+    assert len(summaries) == 1 and len(pd.read_csv(summaries[0])) == 2
+    figures = list(summaries[0].parent.glob("projection_*.png"))
+    assert [f.name for f in figures] == ["projection_smoke.png"]
+    assert "sentence projections compared" in proc.stdout

@@ -1,18 +1,27 @@
-"""What an embedding learned: intrinsic scores, antonym/synonym cosines, drift by frequency, class-indicative words."""
+"""What an embedding learned: intrinsic scores, antonym/synonym cosines, a class-axis probe, drift by frequency,
+class-indicative words, neighbours beside reference spaces, sentence projections and a TensorBoard projector export.
+
+Every measure is computed per space (the run's trained and initial embedding, and each available reference) on the
+task vocabulary, so the numbers of one run compare directly.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
 from embedlab.jsonio import write_json
+from embedlab.references import Space
 from embedlab.text import Vocabulary
+
+if TYPE_CHECKING:
+    from embedlab.projection import SentenceSample
 
 FREQUENCY_BUCKETS = ((0, 0, "0"), (1, 4, "1-4"), (5, 49, "5-49"), (50, None, "50+"))
 
@@ -20,6 +29,14 @@ FREQUENCY_BUCKETS = ((0, 0, "0"), (1, 4, "1-4"), (5, 49, "5-49"), (50, None, "50
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
+
+
+def keyed(space: Space, vocab: Vocabulary) -> KeyedVectors:
+    """The space's words as KeyedVectors, in vocabulary (training frequency) order."""
+    rows = np.flatnonzero(space.present)
+    kv = KeyedVectors(vector_size=space.matrix.shape[1], dtype=np.float32)
+    kv.add_vectors([vocab.words[i] for i in rows], space.matrix[rows].astype(np.float32))
+    return kv
 
 
 def mean_pair_cosine(kv: KeyedVectors, pairs: Sequence[tuple[str, str]]) -> tuple[float, int]:
@@ -100,45 +117,216 @@ def class_indicative_words(table: pd.DataFrame, per_class: int, min_count: int, 
     return list(dict.fromkeys(words))
 
 
+def class_axis_r2(
+    spaces: Sequence[Space], odds: pd.DataFrame, vocab: Vocabulary, min_count: int, folds: int = 5
+) -> tuple[dict[str, float], int]:
+    """Cross-validated R^2 of a ridge probe predicting each word's class log-odds from its vector alone.
+
+    Fitted on the same words in every space: those seen at least min_count times in training that all spaces have.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    counts = np.asarray(vocab.counts)
+    rows = counts >= min_count
+    rows[:2] = False
+    for space in spaces:
+        rows &= space.present
+    index = np.flatnonzero(rows)
+    if len(index) < 10 * folds:
+        return {space.name: float("nan") for space in spaces}, len(index)
+    wide = odds.pivot(index="word", columns="class", values="log_odds")
+    target = wide.loc[[vocab.words[i] for i in index]].to_numpy()
+    if target.shape[1] == 2:  # binary: the two columns carry the same axis
+        target = target[:, 1]
+    cv = KFold(folds, shuffle=True, random_state=0)
+    scores = {}
+    for space in spaces:
+        probe = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11)))
+        scores[space.name] = float(np.mean(cross_val_score(probe, space.matrix[index], target, cv=cv, scoring="r2")))
+    return scores, len(index)
+
+
+def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any]) -> pd.DataFrame:
+    from embedlab.intrinsic import intrinsic_scores
+
+    rows = []
+    for name, kv in kvs.items():
+        scores = intrinsic_scores(
+            kv, int(cfg.get("analogy_restrict", 30000)), cfg.get("pair_sets"), cfg.get("analogy_sets")
+        )
+        rows.append(
+            {"space": name, **{k: v for k, v in scores.items() if not k.endswith(("_pairs", "_restrict_vocab"))}}
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class RunAnalysis:
+    """Everything analyse_run measured, with the files it wrote."""
+
+    summary: dict[str, float]
+    per_space: pd.DataFrame
+    drift: Drift
+    probes: list[str]
+    seconds: dict[str, float]
+
+
 def analyse_run(
     out_dir: Path,
-    spaces: dict[str, KeyedVectors],
-    initial: np.ndarray,
-    trained: np.ndarray,
     vocab: Vocabulary,
+    spaces: Sequence[Space],
     train_tokens: Sequence[Sequence[str]],
     train_labels: np.ndarray,
     cfg: dict[str, Any],
-) -> tuple[dict[str, float], list[str]]:
-    """Write analysis.json, drift tables and log-odds; return summary metrics and class-indicative probe words."""
-    from embedlab.intrinsic import intrinsic_scores
+    task_probes: Sequence[str] = (),
+    title: str = "",
+    sentences: SentenceSample | None = None,
+    references: dict[str, str] | None = None,
+) -> RunAnalysis:
+    """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
+    import time
 
-    summary: dict[str, float] = {}
+    from embedlab.neighbours import frequent_words, write_neighbour_report
+
+    clock: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        clock[name] = round(now - started, 3)
+        started = now
+
+    by_name = {space.name: space for space in spaces}
+    kvs = {space.name: keyed(space, vocab) for space in spaces}
+    per_space = pd.DataFrame({"space": list(by_name)})
     if cfg.get("intrinsic", True):
-        for name, kv in spaces.items():
-            for key, value in intrinsic_scores(kv).items():
-                if not key.endswith(("_pairs", "_restrict_vocab")):
-                    summary[f"{key}_{name}"] = value
+        per_space = per_space.merge(intrinsic_table(kvs, cfg), on="space")
+    lap("intrinsic")
     for kind in ("antonyms", "synonyms"):
         pairs = [tuple(p) for p in cfg.get(kind) or []]
-        for name, kv in spaces.items():
-            value, n = mean_pair_cosine(kv, pairs)  # type: ignore[arg-type]
-            summary[f"{kind[:-1]}_cosine_{name}"] = value
-            summary[f"{kind[:-1]}_pairs_found"] = n
-    moved = drift(initial, trained, vocab, vocab.counts)
-    moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
-    moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
-    summary["drift_share_unchanged"] = float(1 - moved.table["changed"].mean())
-    summary["drift_mean_cosine"] = float(moved.table["cosine"].mean())
+        found = [mean_pair_cosine(kvs[name], pairs) for name in by_name]  # type: ignore[arg-type]
+        per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
+        per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
+
     odds = log_odds(train_tokens, train_labels, vocab)
     odds.to_csv(out_dir / "log_odds.csv", index=False)
-    probes = class_indicative_words(
+    axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)))
+    per_space["class_axis_r2"] = per_space["space"].map(axis)
+    per_space["class_axis_words"] = axis_words
+    lap("polarity")
+
+    moved = drift(by_name["initial"].matrix, by_name["trained"].matrix, vocab, vocab.counts)
+    moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
+    moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
+    lap("drift")
+
+    indicative = class_indicative_words(
         odds, int(cfg.get("indicative_probes", 5)), int(cfg.get("indicative_min_count", 5)), vocab
     )
+    probes = list(
+        dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative])
+    )
+    k = int(cfg.get("neighbours_k", 10))
+    overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
+    lap("neighbours")
+
+    if sentences is not None and cfg.get("projection", {}).get("sentences", 0):
+        from embedlab.projection import write_projections
+
+        write_projections(out_dir, spaces, sentences, cfg.get("projection", {}), title)
+    lap("projection")
+    if int(cfg.get("projector_words", 0)) > 0:
+        from embedlab.projector import export_projector
+
+        export_projector(
+            out_dir / "projector",
+            vocab,
+            {s.name: s.matrix for s in spaces if s.name in ("trained", "initial")},
+            int(cfg["projector_words"]),
+            odds,
+        )
+    lap("projector")
+
+    summary: dict[str, float] = {}
+    for record in per_space.to_dict("records"):
+        name = record.pop("space")
+        for key, value in record.items():
+            if key.endswith(("_pairs_found", "_attempted", "_words")):
+                summary.setdefault(key, value)
+            else:
+                summary[f"{key}_{name}"] = value
+    for other in by_name:
+        if other != "trained" and "trained" in overlap.index:
+            summary[f"overlap_at_{k}_trained_{other}"] = float(overlap.loc["trained", other])
+    summary["drift_share_unchanged"] = float(1 - moved.table["changed"].mean())
+    summary["drift_mean_cosine"] = float(moved.table["cosine"].mean())
+    for row in moved.by_bucket.to_dict("records"):
+        summary[f"drift_mean_cosine_{row['bucket']}"] = row["mean_cosine"]
+        summary[f"drift_share_unchanged_{row['bucket']}"] = row["share_unchanged"]
+    summary["analysis_seconds"] = round(sum(clock.values()), 3)
+
+    per_space.to_csv(out_dir / "spaces.csv", index=False)
     report = {
-        "summary": summary,
+        "title": title,
+        "spaces": per_space.to_dict("records"),
+        "references": references or {},
         "drift_by_frequency": moved.by_bucket.to_dict("records"),
-        "class_indicative_words": probes,
+        "class_indicative_words": indicative,
+        "probes": probes,
+        f"overlap_at_{k}": overlap.round(4).to_dict(),
+        "seconds": clock,
     }
     write_json(out_dir / "analysis.json", report)
-    return summary, probes
+    (out_dir / "analysis.md").write_text(analysis_markdown(report, k))
+    return RunAnalysis(summary, per_space, moved, probes, clock)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.3f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def analysis_markdown(report: dict[str, Any], k: int) -> str:
+    spaces = pd.DataFrame(report["spaces"])
+    shown = [
+        c
+        for c in (
+            "space",
+            "wordsim353_spearman",
+            "wordsim353_coverage",
+            "simlex999_spearman",
+            "analogy_accuracy",
+            "antonym_cosine",
+            "synonym_cosine",
+            "class_axis_r2",
+        )
+        if c in spaces
+    ]
+    overlap = pd.DataFrame(report[f"overlap_at_{k}"]).reset_index(names="space")
+    parts = [
+        f"# {report['title']}\n",
+        "## Per space\n",
+        "Spearman and analogy accuracy on the task vocabulary; antonym/synonym: mean cosine of the configured pairs; "
+        f"class_axis_r2: cross-validated R^2 of a ridge probe predicting class log-odds from the word vector "
+        f"({int(spaces['class_axis_words'].iloc[0])} words).\n",
+        _markdown_table(spaces[shown]),
+        f"\n## Neighbour overlap@{k} (mean over probe words both spaces have)\n",
+        _markdown_table(overlap),
+        "\n## Drift: cosine between initial and trained rows by training-split frequency\n",
+        _markdown_table(pd.DataFrame(report["drift_by_frequency"])),
+        "\n## References\n",
+        *[f"- {name}: {where}\n" for name, where in report["references"].items()],
+        "\nClass-indicative words (log-odds): " + ", ".join(report["class_indicative_words"]) + "\n",
+        "\nSee neighbours.md / neighbours.html, projection.png, and `tensorboard --logdir projector`.\n",
+    ]
+    return "".join(parts)

@@ -71,11 +71,15 @@ def _file_documents(files: list[Path], per: str) -> Iterator[str]:
                 yield from (line for line in fh if line.strip())
 
 
-def _resolve(cfg: dict[str, Any], data_dir: Path) -> tuple[Iterator[str], str]:
+def _resolve(cfg: dict[str, Any], data_dir: Path, download: bool = True) -> tuple[Iterator[str], str]:
     """The document stream and a fingerprint of its content (so a changed corpus gets a new key)."""
     kind = cfg["kind"]
     if kind == "imdb_unsup":
-        archive = ensure(IMDB_URL, Path(data_dir) / cfg["archive"])
+        archive = Path(data_dir) / cfg["archive"]
+        if download or archive.exists():
+            archive = ensure(IMDB_URL, archive)
+        else:
+            raise FileNotFoundError(archive)
         stat = archive.stat()
         include = bool(cfg.get("include_imdb_train", False))
         return _imdb_documents(archive, include), f"imdb|{stat.st_size}|{stat.st_mtime_ns}|train={include}"
@@ -101,15 +105,38 @@ def _resolve(cfg: dict[str, Any], data_dir: Path) -> tuple[Iterator[str], str]:
     raise EmbedlabError(f"corpus.kind={kind!r} is not known; use imdb_unsup, text or gensim")
 
 
-def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus:
-    """Tokenize the corpus once (streamed, written to a temporary name, then renamed) and reuse it after."""
-    documents, fingerprint = _resolve(cfg, data_dir)
+def _cache_paths(
+    cfg: dict[str, Any], fingerprint: str, tokenizer: Tokenizer, cache_dir: Path
+) -> tuple[str, Path, Path]:
     key = hashlib.sha256(f"{CORPUS_VERSION}|{fingerprint}|{tokenizer.key()}".encode()).hexdigest()[:20]
     folder = Path(cache_dir) / "corpora"
-    path, meta = folder / f"{cfg['name']}-{key}.txt", folder / f"{cfg['name']}-{key}.count"
+    return key, folder / f"{cfg['name']}-{key}.txt", folder / f"{cfg['name']}-{key}.count"
+
+
+def _cached(path: Path, meta: Path, key: str) -> TokenizedCorpus | None:
     if path.exists() and meta.exists():
         docs, tokens = (int(x) for x in meta.read_text().split())
         return TokenizedCorpus(path, key, docs, tokens)
+    return None
+
+
+def cached_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus | None:
+    """The tokenized corpus if it is already cached; never downloads or tokenizes (for looking up references)."""
+    try:
+        _, fingerprint = _resolve(cfg, data_dir, download=False)
+    except (FileNotFoundError, EmbedlabError):
+        return None
+    key, path, meta = _cache_paths(cfg, fingerprint, tokenizer, cache_dir)
+    return _cached(path, meta, key)
+
+
+def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus:
+    """Tokenize the corpus once (streamed, written to a temporary name, then renamed) and reuse it after."""
+    documents, fingerprint = _resolve(cfg, data_dir)
+    key, path, meta = _cache_paths(cfg, fingerprint, tokenizer, cache_dir)
+    if (found := _cached(path, meta, key)) is not None:
+        return found
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     docs = tokens = 0

@@ -41,8 +41,11 @@ class EmbeddingInit:
         return self.mode != "frozen"
 
 
-def glove6b_source(data_dir: Path, dim: int) -> VectorSource:
-    """GloVe 6B as a user may have it: .txt, .txt.gz, the published zip, or a trimmed .txt.gz copy."""
+def glove6b_source(data_dir: Path, dim: int, download: bool = True) -> VectorSource | None:
+    """GloVe 6B as a user may have it: .txt, .txt.gz, the published zip, or a trimmed .txt.gz copy.
+
+    With download=False, None when no copy is on disk (reference spaces never download).
+    """
     if dim not in GLOVE6B_DIMS:
         raise EmbedlabError(f"embedding.dim={dim} does not exist for GloVe 6B; use one of {GLOVE6B_DIMS}")
     folder = Path(data_dir) / "glove"
@@ -56,6 +59,8 @@ def glove6b_source(data_dir: Path, dim: int) -> VectorSource:
     trimmed = sorted(folder.glob(f"{stem}*.txt.gz")) if folder.is_dir() else []
     if trimmed:
         return VectorSource(trimmed[0])
+    if not download:
+        return None
     return _zip_member(ensure(GLOVE6B_URL, archive), f"{stem}.txt")
 
 
@@ -73,7 +78,7 @@ def _zip_member(archive: Path, member: str) -> VectorSource:
 def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
     kind = cfg["source"]
     if kind == "glove6b":
-        return glove6b_source(data_dir, int(cfg["dim"]))
+        return glove6b_source(data_dir, int(cfg["dim"]))  # type: ignore[return-value]
     if kind == "file":
         if not cfg.get("path"):
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")

@@ -74,13 +74,78 @@ def neighbour_markdown(table: pd.DataFrame, spaces: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def overlap_at_k(table: pd.DataFrame, spaces: Sequence[str], k: int) -> pd.DataFrame:
+    """Mean share of top-k neighbours two spaces agree on, over the probe words both spaces have."""
+    found = table[~table["missing"].astype(bool)]
+    sets = {(p, s): set(g["neighbour"]) for (p, s), g in found.groupby(["probe", "space"], sort=False)}
+    probes = list(dict.fromkeys(table["probe"]))
+    matrix = pd.DataFrame(np.nan, index=list(spaces), columns=list(spaces))
+    for a in spaces:
+        for b in spaces:
+            shared = [len(sets[p, a] & sets[p, b]) / k for p in probes if (p, a) in sets and (p, b) in sets]
+            matrix.loc[a, b] = float(np.mean(shared)) if shared else np.nan
+    return matrix
+
+
+def neighbour_html(title: str, table: pd.DataFrame, spaces: Sequence[str], overlap: pd.DataFrame, k: int) -> str:
+    """A self-contained page: neighbours side by side (cosine on hover), then the overlap matrix."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(s)}</th>" for s in spaces)
+    rows = []
+    for probe, group in table.groupby("probe", sort=False):
+        cells = []
+        for space in spaces:
+            part = group[group["space"] == space]
+            if part.empty or bool(part["missing"].iloc[0]):
+                cells.append('<td class="missing">(missing)</td>')
+            else:
+                words = [
+                    f'<span title="{c:.3f}">{escape(str(w))}</span>'
+                    for w, c in part.sort_values("rank")[["neighbour", "cosine"]].itertuples(index=False)
+                ]
+                cells.append("<td>" + ", ".join(words) + "</td>")
+        rows.append(f"<tr><th>{escape(str(probe))}</th>{''.join(cells)}</tr>")
+    grid = "".join(
+        f"<tr><th>{escape(a)}</th>"
+        + "".join(f"<td>{'' if pd.isna(overlap.loc[a, b]) else f'{overlap.loc[a, b]:.2f}'}</td>" for b in spaces)
+        + "</tr>"
+        for a in spaces
+    )
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
+        ".missing{color:#999;font-style:italic}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{style}</style>"
+        f"</head><body><h1>{escape(title)}</h1><p>Top-{k} cosine neighbours within the task vocabulary "
+        "(hover a word for its cosine).</p>"
+        f"<table><tr><th>probe</th>{head}</tr>{''.join(rows)}</table>"
+        f"<h2>Overlap@{k}</h2><p>Mean share of the top-{k} neighbours two spaces agree on.</p>"
+        f"<table><tr><th></th>{head}</tr>{grid}</table></body></html>\n"
+    )
+
+
 def write_neighbour_report(
     out_dir: Path, spaces: dict[str, KeyedVectors], probes: Sequence[str], k: int, title: str
 ) -> pd.DataFrame:
+    """neighbours.csv / .md / .html for the probes in every space; returns the overlap@k matrix."""
     table = neighbour_table(spaces, probes, k)
+    overlap = overlap_at_k(table, list(spaces), k)
     table.to_csv(Path(out_dir) / "neighbours.csv", index=False)
+    overlap.to_csv(Path(out_dir) / "neighbour_overlap.csv", index_label="space")
     body = neighbour_markdown(table, list(spaces))
+    names = list(spaces)
+    grid = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for a in names:
+        values = ["" if pd.isna(overlap.loc[a, b]) else f"{overlap.loc[a, b]:.2f}" for b in names]
+        grid.append(f"| **{a}** | " + " | ".join(values) + " |")
     (Path(out_dir) / "neighbours.md").write_text(
-        f"# {title}\n\nTop-{k} cosine neighbours within the task vocabulary.\n\n{body}"
+        f"# {title}\n\nTop-{k} cosine neighbours within the task vocabulary.\n\n{body}\n"
+        f"## Overlap@{k}\n\nMean share of the top-{k} neighbours two spaces agree on, over probes both have.\n\n"
+        + "\n".join(grid)
+        + "\n"
     )
-    return table
+    (Path(out_dir) / "neighbours.html").write_text(neighbour_html(title, table, list(spaces), overlap, k))
+    return overlap

@@ -202,6 +202,34 @@ def _train_into(
     return report
 
 
+def _model_folder(
+    corpus: TokenizedCorpus, corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], cache_dir: Path
+) -> Path:
+    key = model_key(corpus, pretrain_cfg)
+    return Path(cache_dir) / "pretrained" / f"{pretrain_cfg['algorithm']}-{corpus_cfg['name']}-{key}"
+
+
+def _pretrained(folder: Path, algorithm: str) -> Pretrained:
+    report = json.loads((folder / REPORT_FILE).read_text())
+    if algorithm == "fasttext":
+        return Pretrained(folder, folder / FASTTEXT_FILE, "fasttext_bin", report)
+    return Pretrained(folder, folder / VECTORS_FILE, "word2vec_bin", report)
+
+
+def find_pretrained(
+    corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
+) -> Pretrained | None:
+    """The cached model for these settings if it was trained already; never trains (for reference spaces)."""
+    from embedlab.corpora import cached_corpus
+
+    _check(pretrain_cfg)
+    corpus = cached_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    if corpus is None:
+        return None
+    folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
+    return _pretrained(folder, pretrain_cfg["algorithm"]) if (folder / REPORT_FILE).exists() else None
+
+
 def ensure_pretrained(
     corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
 ) -> Pretrained:
@@ -210,10 +238,9 @@ def ensure_pretrained(
 
     _check(pretrain_cfg)
     corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
-    key = model_key(corpus, pretrain_cfg)
-    root = Path(cache_dir) / "pretrained"
+    folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
+    root = folder.parent
     root.mkdir(parents=True, exist_ok=True)
-    folder = root / f"{pretrain_cfg['algorithm']}-{corpus_cfg['name']}-{key}"
     with FileLock(str(folder) + ".lock"):
         if not (folder / REPORT_FILE).exists():
             for stale in root.glob(f".{folder.name}.*.part"):  # left by a killed trainer; we hold the lock
@@ -227,10 +254,7 @@ def ensure_pretrained(
                 shutil.rmtree(tmp, ignore_errors=True)
         else:
             log.info("pretrained %s from cache %s", pretrain_cfg["algorithm"], folder.name)
-    report = json.loads((folder / REPORT_FILE).read_text())
-    if pretrain_cfg["algorithm"] == "fasttext":
-        return Pretrained(folder, folder / FASTTEXT_FILE, "fasttext_bin", report)
-    return Pretrained(folder, folder / VECTORS_FILE, "word2vec_bin", report)
+    return _pretrained(folder, pretrain_cfg["algorithm"])
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="pretraining")

@@ -30,7 +30,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from embedlab.datasets import load_raw
     from embedlab.embeddings import prepare_embedding
     from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix
-    from embedlab.neighbours import frequent_words, to_keyed_vectors, write_neighbour_report
+    from embedlab.neighbours import to_keyed_vectors
     from embedlab.splits import prepare
     from embedlab.text import Tokenizer, Vocabulary, sequence_length
     from embedlab.train import evaluate, seed_everything, train
@@ -47,7 +47,9 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         name: [tokenizer(t) for t in split.texts]
         for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
     }
-    vocab = Vocabulary.build(tokens["train"], **task_cfg["vocab"])
+    vocab_cfg = dict(task_cfg["vocab"])
+    extra = [*tokens["dev"], *tokens["test"]] if vocab_cfg.pop("eval_words", False) else None
+    vocab = Vocabulary.build(tokens["train"], **vocab_cfg, extra=extra)
     max_len = sequence_length(tokens["train"], task_cfg.get("max_len"), float(task_cfg["len_percentile"]))
     arrays = {
         name: (vocab.encode(tokens[name], max_len), split.labels)
@@ -90,23 +92,8 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     spaces["trained"].save_word2vec_format(str(out_dir / "embedding_trained.w2v.bin"), binary=True)
     analysis: dict[str, Any] = {}
     if cfg.analysis.enabled:
-        from embedlab.analysis import analyse_run
-
-        analysis_cfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
-        analysis, indicative = analyse_run(
-            out_dir, spaces, initial, trained, vocab, tokens["train"], data.train.labels, analysis_cfg
-        )
-        probes = list(
-            dict.fromkeys(
-                [
-                    *task_cfg.get("probe_words", []),
-                    *frequent_words(vocab, int(cfg.analysis.frequent_probes)),
-                    *indicative,
-                ]
-            )
-        )
-        title = f"{data.name} / {emb.name} ({emb.mode}) / {model_cfg['name']} / seed {seed}"
-        write_neighbour_report(out_dir, spaces, probes, int(cfg.analysis.neighbours_k), title)
+        analysis = analyse(cfg, out_dir, vocab, initial, trained, tokens["train"], tokenizer, data, arrays, max_len)
+        analysis["analysis_seconds_share"] = round(analysis["analysis_seconds"] / (time.perf_counter() - started), 4)
 
     changed_rows = int(np.any(initial != trained, axis=1).sum())
     metrics.update(
@@ -129,6 +116,65 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         }
     )
     return metrics
+
+
+def analyse(
+    cfg: DictConfig,
+    out_dir: Path,
+    vocab: Any,
+    initial: np.ndarray,
+    trained: np.ndarray,
+    train_tokens: list[list[str]],
+    tokenizer: Any,
+    data: Any,
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
+    max_len: int,
+) -> dict[str, Any]:
+    """What the embedding learned, beside the reference spaces on disk; returns the summary metrics."""
+    from embedlab.analysis import analyse_run
+    from embedlab.projection import sample_sentences
+    from embedlab.references import Space, load_references
+
+    acfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
+    started = time.perf_counter()
+    references, origin = load_references(
+        list(acfg.get("references") or []),
+        vocab,
+        Path(cfg.paths.data_dir),
+        Path(cfg.paths.cache_dir),
+        OmegaConf.to_container(cfg.corpus, resolve=True),  # type: ignore[arg-type]
+        OmegaConf.to_container(cfg.pretrain, resolve=True) if cfg.embedding.source == "pretrained" else None,  # type: ignore[arg-type]
+        int(acfg.get("glove6b_dim", 100)),
+    )
+    loading = time.perf_counter() - started
+    spaces = [Space.full("trained", trained), Space.full("initial", initial), *references]
+    examples = list(cfg.task.get("example_sentences") or [])
+    projection = acfg.get("projection") or {}
+    sample = sample_sentences(
+        *arrays["test"],
+        list(data.classes),
+        int(projection.get("sentences", 500)),
+        int(projection.get("seed", 0)),
+        examples,
+        vocab.encode([tokenizer(t) for t in examples], max_len) if examples else None,
+    )
+    title = f"{data.name} / {cfg.embedding.name} ({cfg.embedding.mode}) / {cfg.model.name} / seed {cfg.seed}"
+    result = analyse_run(
+        out_dir,
+        vocab,
+        spaces,
+        train_tokens,
+        data.train.labels,
+        acfg,
+        list(cfg.task.get("probe_words") or []),
+        title,
+        sample,
+        origin,
+    )
+    summary = dict(result.summary)
+    summary["analysis_seconds"] = round(summary["analysis_seconds"] + loading, 3)
+    summary["references_loaded"] = ",".join(space.name for space in references)
+    return summary
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

@@ -64,3 +64,26 @@ class SweepSummary(Callback):
         table = format_table(frame, relative_to=folder)
         frame.to_csv(folder / "summary.csv", index=False)
         print(f"\nRuns in {folder}:\n{table}\n(summary.csv written beside them)", flush=True)
+        for figure in projection_figures(frame, folder):
+            print(f"sentence projections compared: {figure}", flush=True)
+
+
+def projection_figures(frame: pd.DataFrame, folder: Path) -> list[Path]:
+    """One comparison figure per task of the completed runs that drew sentence projections."""
+    from embedlab.errors import EmbedlabError
+    from embedlab.projection import SAMPLE_FILE, compare_projections
+
+    written = []
+    if "status" not in frame or "task" not in frame:
+        return written
+    done = frame[frame["status"] == "completed"]
+    for task, runs in done.groupby("task"):
+        dirs = [Path(d) for d in runs["run_dir"] if (Path(d) / SAMPLE_FILE).exists()]
+        if len(dirs) < 2:
+            continue
+        out = folder / f"projection_{task}.png"
+        try:
+            written.append(compare_projections(dirs, out))
+        except EmbedlabError as exc:  # e.g. runs that drew other sentences: say so, keep the table
+            log.warning("no projection comparison for %s: %s", task, exc)
+    return written

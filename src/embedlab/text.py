@@ -73,7 +73,17 @@ class Vocabulary:
     counts: tuple[int, ...]
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], min_count: int = 1, max_size: int | None = None) -> Vocabulary:
+    def build(
+        cls,
+        token_lists: Iterable[Sequence[str]],
+        min_count: int = 1,
+        max_size: int | None = None,
+        extra: Iterable[Sequence[str]] | None = None,
+    ) -> Vocabulary:
+        """Training words by frequency; `extra` texts (dev/test, Kim 2014 style) add their new words with count 0.
+
+        Extra words are only indexed, never counted: their rows get pretrained vectors but no training signal.
+        """
         if min_count < 1:
             raise EmbedlabError(f"vocab.min_count={min_count} must be at least 1")
         counter: Counter[str] = Counter()
@@ -89,9 +99,16 @@ class Vocabulary:
                 f"the training texts give an empty vocabulary with vocab.min_count={min_count}; "
                 "lower min_count or check that the texts are not empty"
             )
-        words = (PAD, OOV, *(w for w, _ in ranked))
-        counts = (0, 0, *(c for _, c in ranked))
-        return cls(words, counts)
+        words = [PAD, OOV, *(w for w, _ in ranked)]
+        counts = [0, 0, *(c for _, c in ranked)]
+        if extra is not None:
+            known, unseen = set(words), Counter()
+            for tokens in extra:
+                unseen.update(t for t in tokens if t not in known)
+            added = sorted(unseen.items(), key=lambda wc: (-wc[1], wc[0]))
+            words += [w for w, _ in added]
+            counts += [0] * len(added)
+        return cls(tuple(words), tuple(counts))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})

@@ -1,0 +1,44 @@
+"""TensorBoard projector export of a run's embeddings: `tensorboard --logdir <run>/projector`, tab PROJECTOR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from embedlab.text import Vocabulary
+
+FIRST_WORD = 2
+
+
+def export_projector(
+    folder: Path, vocab: Vocabulary, matrices: dict[str, np.ndarray], max_words: int, odds: pd.DataFrame | None = None
+) -> Path:
+    """A checkpoint with one variable per matrix (the most frequent max_words words) and shared word metadata.
+
+    The metadata has each word's training count and, when given, its class log-odds, so points can be coloured
+    by polarity in the projector.
+    """
+    import tensorflow as tf
+    from tensorboard.plugins import projector
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    end = min(len(vocab), max_words + FIRST_WORD)
+    words = list(vocab.words[FIRST_WORD:end])
+    meta = pd.DataFrame({"word": words, "count": vocab.counts[FIRST_WORD:end]})
+    if odds is not None:
+        wide = odds.pivot(index="word", columns="class", values="log_odds")
+        for cls in wide.columns:
+            meta[f"log_odds_{cls}"] = wide.loc[words, cls].round(3).to_numpy()
+    meta.to_csv(folder / "metadata.tsv", sep="\t", index=False)
+    variables = {name: tf.Variable(matrix[FIRST_WORD:end].astype(np.float32)) for name, matrix in matrices.items()}
+    tf.train.Checkpoint(**variables).save(str(folder / "embedding.ckpt"))
+    config = projector.ProjectorConfig()
+    for name in variables:
+        entry = config.embeddings.add()
+        entry.tensor_name = f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
+        entry.metadata_path = "metadata.tsv"
+    projector.visualize_embeddings(str(folder), config)
+    return folder

@@ -1,0 +1,105 @@
+"""Reference spaces shown beside a run's own: published GloVe 6B and the vectors embedlab trained itself.
+
+A reference is used only when it is already on disk (the GloVe file in the data directory, a pretrained model in
+the cache): the analysis never downloads or trains. Each is restricted to the task vocabulary through the same
+cached loader the embeddings use, so after the first run of a task it costs a small `.npz` read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from embedlab.config import CONFIG_DIR
+from embedlab.errors import EmbedlabError
+from embedlab.text import Vocabulary
+from embedlab.vectors import VectorSource, load_pretrained
+
+log = logging.getLogger(__name__)
+
+REFERENCES = ("glove6b", "word2vec", "glove", "fasttext")
+
+
+@dataclass(frozen=True)
+class Space:
+    """An embedding aligned with the task vocabulary: row i is word i; `present` marks rows the space has."""
+
+    name: str
+    matrix: np.ndarray
+    present: np.ndarray
+
+    @classmethod
+    def full(cls, name: str, matrix: np.ndarray) -> Space:
+        present = np.ones(len(matrix), dtype=bool)
+        present[:2] = False  # padding and <unk> are not words
+        return cls(name, matrix, present)
+
+
+def _pretrain_cfg(algorithm: str, run_pretrain: dict[str, Any] | None) -> dict[str, Any]:
+    if run_pretrain and run_pretrain.get("algorithm") == algorithm:
+        return dict(run_pretrain)  # the run's own settings (a user's overrides included)
+    return OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "pretrain" / f"{algorithm}.yaml"))  # type: ignore[return-value]
+
+
+def find_reference(
+    name: str,
+    data_dir: Path,
+    cache_dir: Path,
+    corpus_cfg: dict[str, Any] | None,
+    run_pretrain: dict[str, Any] | None,
+    glove6b_dim: int,
+) -> tuple[VectorSource, str, str] | None:
+    """(source, format, description) of a reference that is on disk, or None."""
+    from embedlab.embeddings import glove6b_source
+    from embedlab.pretrain import find_pretrained
+
+    if name not in REFERENCES:
+        raise EmbedlabError(f"analysis.references: {name!r} is not known; use any of {REFERENCES}")
+    if name == "glove6b":
+        source = glove6b_source(data_dir, glove6b_dim, download=False)
+        return (source, "glove", f"GloVe 6B {glove6b_dim}d ({source})") if source else None
+    if corpus_cfg is None:
+        return None
+    model = find_pretrained(corpus_cfg, _pretrain_cfg(name, run_pretrain), data_dir, cache_dir)
+    if model is None:
+        return None
+    return VectorSource(model.vectors), model.fmt, f"{name} trained by embedlab on {corpus_cfg['name']}"
+
+
+def load_references(
+    names: list[str],
+    vocab: Vocabulary,
+    data_dir: Path,
+    cache_dir: Path,
+    corpus_cfg: dict[str, Any] | None = None,
+    run_pretrain: dict[str, Any] | None = None,
+    glove6b_dim: int = 100,
+) -> tuple[list[Space], dict[str, str]]:
+    """The available references as Spaces, and for every requested name where it came from or why it is absent."""
+    spaces, origin = [], {}
+    for name in names:
+        found = find_reference(name, data_dir, cache_dir, corpus_cfg, run_pretrain, glove6b_dim)
+        if found is None:
+            origin[name] = "not available (not on disk; never downloaded or trained for analysis)"
+            log.info("reference %s not available; train or download it to see it in reports", name)
+            continue
+        source, fmt, description = found
+        try:
+            vectors = load_pretrained(source, vocab, fmt, None, cache_dir)
+        except EmbedlabError as exc:
+            origin[name] = f"not available ({exc})"
+            continue
+        matrix = np.zeros((len(vocab), vectors.dim), dtype=np.float32)
+        rows = np.fromiter((vocab.index(w) for w in vectors.words), dtype=np.int64, count=len(vectors.words))
+        matrix[rows] = vectors.matrix
+        present = np.zeros(len(vocab), dtype=bool)
+        present[rows] = True
+        present[:2] = False
+        spaces.append(Space(name, matrix, present))
+        origin[name] = description
+    return spaces, origin
