@@ -277,3 +277,17 @@ def test_references_on_disk_are_loaded_and_absent_ones_reported(tmp_path, rng):
     np.testing.assert_allclose(glove.matrix[vocab.index("movie")], [0.0, 1.0])
     assert origin["word2vec"].startswith("not available")
     assert not (tmp_path / "imdb").exists()  # the corpus was never downloaded for a reference
+
+
+def test_vectorised_analogies_match_gensim_on_real_vectors():
+    from gensim.test.utils import datapath
+
+    from embedlab.intrinsic import analogy_scores
+
+    kv = KeyedVectors.load_word2vec_format(datapath("euclidean_vectors.bin"), binary=True)
+    for restrict in (300, 30000):
+        expected, sections = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=restrict)
+        attempted = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
+        ours = analogy_scores(kv, "analogy", datapath("questions-words.txt"), restrict)
+        assert ours["analogy_questions_attempted"] == attempted > 0
+        assert ours["analogy_accuracy"] == pytest.approx(expected)

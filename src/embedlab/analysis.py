@@ -149,13 +149,18 @@ def class_axis_r2(
     return scores, len(index)
 
 
-def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any]) -> pd.DataFrame:
+def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any], cache_dir: Path | None = None) -> pd.DataFrame:
+    """Intrinsic scores per space, memoised by the space's content (a reference repeats in every run of a task)."""
+    from embedlab import memo
     from embedlab.intrinsic import intrinsic_scores
 
+    restrict = int(cfg.get("analogy_restrict", 30000))
+    pairs, analogies = cfg.get("pair_sets") or {}, cfg.get("analogy_sets") or {}
     rows = []
     for name, kv in kvs.items():
-        scores = intrinsic_scores(
-            kv, int(cfg.get("analogy_restrict", 30000)), cfg.get("pair_sets"), cfg.get("analogy_sets")
+        digest = memo.key(kv.vectors, "\n".join(kv.index_to_key), restrict, pairs, analogies)
+        scores = memo.record(
+            cache_dir, "intrinsic", digest, lambda kv=kv: intrinsic_scores(kv, restrict, pairs, analogies)
         )
         rows.append(
             {"space": name, **{k: v for k, v in scores.items() if not k.endswith(("_pairs", "_restrict_vocab"))}}
@@ -185,6 +190,7 @@ def analyse_run(
     title: str = "",
     sentences: SentenceSample | None = None,
     references: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> RunAnalysis:
     """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
     import time
@@ -204,7 +210,7 @@ def analyse_run(
     kvs = {space.name: keyed(space, vocab) for space in spaces}
     per_space = pd.DataFrame({"space": list(by_name)})
     if cfg.get("intrinsic", True):
-        per_space = per_space.merge(intrinsic_table(kvs, cfg), on="space")
+        per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
     lap("intrinsic")
     for kind in ("antonyms", "synonyms"):
         pairs = [tuple(p) for p in cfg.get(kind) or []]
@@ -237,7 +243,7 @@ def analyse_run(
     if sentences is not None and cfg.get("projection", {}).get("sentences", 0):
         from embedlab.projection import write_projections
 
-        write_projections(out_dir, spaces, sentences, cfg.get("projection", {}), title)
+        write_projections(out_dir, spaces, sentences, cfg.get("projection", {}), title, cache_dir)
     lap("projection")
     if int(cfg.get("projector_words", 0)) > 0:
         from embedlab.projector import export_projector

@@ -61,8 +61,13 @@ def mean_pool(ids: np.ndarray, space: Space, include_unk: bool) -> np.ndarray:
     return sums / np.maximum(mask.sum(axis=1, keepdims=True), 1)
 
 
-def project(points: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
-    """2-D coordinates by PCA, t-SNE or UMAP (UMAP only when umap-learn is installed)."""
+def project(points: np.ndarray, method: str, seed: int = 0, cache_dir: Path | None = None) -> np.ndarray:
+    """2-D coordinates by PCA, t-SNE or UMAP; t-SNE and UMAP memoised by content (reference spaces repeat)."""
+    if method != "pca" and cache_dir is not None:
+        from embedlab import memo
+
+        digest = memo.key(points.astype(np.float32), method, seed)
+        return memo.array(cache_dir, f"projection-{method}", digest, lambda: project(points, method, seed))
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -98,7 +103,12 @@ class Panel:
 
 
 def draw(
-    panels: Sequence[Panel], classes: Sequence[str], methods: Sequence[str], out: Path, title: str
+    panels: Sequence[Panel],
+    classes: Sequence[str],
+    methods: Sequence[str],
+    out: Path,
+    title: str,
+    cache_dir: Path | None = None,
 ) -> pd.DataFrame:
     """One column per panel, one row per method; returns the 2-D coordinates drawn."""
     import matplotlib
@@ -112,7 +122,7 @@ def draw(
     for col, panel in enumerate(panels):
         n = len(panel.labels)
         for row, method in enumerate(methods):
-            xy = project(panel.reps, method)
+            xy = project(panel.reps, method, cache_dir=cache_dir)
             ax = axes[row][col]
             for c, name in enumerate(classes):
                 hit = panel.labels == c
@@ -154,7 +164,12 @@ def draw(
 
 
 def write_projections(
-    out_dir: Path, spaces: Sequence[Space], sample: SentenceSample, cfg: dict[str, Any], title: str
+    out_dir: Path,
+    spaces: Sequence[Space],
+    sample: SentenceSample,
+    cfg: dict[str, Any],
+    title: str,
+    cache_dir: Path | None = None,
 ) -> None:
     """sentences.npz (representations per space), projection.png (panel per space) and projection.csv."""
     reps, example_reps = {}, {}
@@ -183,7 +198,7 @@ def write_projections(
         )
         for name in reps
     ]
-    coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title)
+    coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title, cache_dir)
     coords.to_csv(out_dir / "projection.csv", index=False)
 
 

@@ -170,6 +170,7 @@ def analyse(
         title,
         sample,
         origin,
+        Path(cfg.paths.cache_dir),
     )
     summary = dict(result.summary)
     summary["analysis_seconds"] = round(summary["analysis_seconds"] + loading, 3)

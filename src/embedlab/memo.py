@@ -1,0 +1,58 @@
+"""Content-addressed memo of expensive pure computations (t-SNE coordinates, intrinsic scores of a space).
+
+Reference spaces restricted to a task vocabulary are the same matrix in every run of that task, so their
+projections and scores are computed once and read back after; a run's own spaces differ and are computed afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VERSION = "v1"
+
+
+def key(*parts: Any) -> str:
+    """A digest of arrays (by shape, dtype and bytes) and of JSON-able parameters."""
+    digest = hashlib.sha256(VERSION.encode())
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(f"{part.shape}|{part.dtype}".encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:24]
+
+
+def array(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    if cache_dir is None:
+        return compute()
+    path = Path(cache_dir) / "memo" / f"{kind}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, value)
+    os.replace(tmp, path)
+    return value
+
+
+def record(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    if cache_dir is None:
+        return compute()
+    path = Path(cache_dir) / "memo" / f"{kind}-{digest}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
+    tmp.write_text(json.dumps(value, default=float))
+    os.replace(tmp, path)
+    return value
