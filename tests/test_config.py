@@ -44,11 +44,14 @@ def test_experiment_presets_are_found_through_the_search_path(experiment):
         ("scratch", "scratch", "scratch"),
         ("glove6b_frozen", "glove6b", "frozen"),
         ("glove6b_finetune", "glove6b", "finetune"),
+        *[(f"{a}_{m}", "pretrained", m) for a in ("word2vec", "glove", "fasttext") for m in ("frozen", "finetune")],
     ],
 )
 def test_arms_pair_source_and_mode(arm, source, mode):
     cfg = compose([f"+arm={arm}"])
     assert (cfg.embedding.source, cfg.embedding.mode) == (source, mode)
+    if source == "pretrained":
+        assert cfg.pretrain.algorithm == arm.split("_")[0]
 
 
 def test_unknown_task_fails_at_composition():
