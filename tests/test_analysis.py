@@ -189,7 +189,7 @@ def test_mean_pool_skips_padding_and_words_a_space_lacks():
 # --- projection figures, projector export, references -----------------------------------------------------------
 
 
-def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30):
+def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30, cache_dir=None):
     """A run directory holding what the analysis writes for projections (sentences.npz, metrics.json)."""
     from embedlab.projection import sample_sentences, write_projections
     from embedlab.references import Space
@@ -199,7 +199,7 @@ def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30):
     labels = rng.integers(0, 2, size=n_test)
     sample = sample_sentences(ids, labels, ["neg", "pos"], 50, 0, ["an example"], ids[:1])
     spaces = [Space.full(name, rng.normal(size=(vocab_size, 4)).astype(np.float32)) for name in names]
-    write_projections(folder, spaces, sample, {"methods": ["pca", "tsne"]}, "toy")
+    write_projections(folder, spaces, sample, {"methods": ["pca", "tsne"]}, "toy", cache_dir)
     (folder / "metrics.json").write_text(f'{{"embedding": "{embedding}", "mode": "finetune", "seed": 1}}')
     return folder
 
@@ -229,6 +229,18 @@ def test_comparison_figure_across_runs_has_a_panel_per_source(tmp_path, rng):
     assert main([str(out), str(a), str(b)]) == 0
     assert round(panels_in(out)) == 3  # scratch, glove6b (finetune), glove6b (reference)
     assert main([str(out), str(a), str(b)]) == 2  # never overwrites without --force
+
+
+def test_comparison_reads_back_the_t_sne_coordinates_the_runs_memoised(tmp_path):
+    from embedlab.projection import main
+
+    cache = tmp_path / "cache"
+    a = fake_run(tmp_path / "a", np.random.default_rng(1), ["trained", "initial"], cache_dir=cache)
+    b = fake_run(tmp_path / "b", np.random.default_rng(2), ["trained", "initial"], cache_dir=cache)
+    memoised = sorted(p.name for p in (cache / "memo").iterdir())
+    assert len(memoised) == 4  # t-SNE of trained and initial in each run
+    assert main([str(tmp_path / "c.png"), str(a), str(b), "--cache-dir", str(cache)]) == 0
+    assert sorted(p.name for p in (cache / "memo").iterdir()) == memoised  # nothing computed afresh
 
 
 def test_comparison_refuses_runs_of_different_sentences(tmp_path, capsys):

@@ -213,8 +213,16 @@ def _run_label(run_dir: Path) -> str:
     return f"{metrics.get('embedding')} ({metrics.get('mode')}), seed {metrics.get('seed')}"
 
 
-def compare_projections(run_dirs: Sequence[Path], out: Path, methods: Sequence[str] = ("pca", "tsne")) -> Path:
-    """One panel per run (its trained space) plus each reference space once, for runs of one task."""
+def compare_projections(
+    run_dirs: Sequence[Path],
+    out: Path,
+    methods: Sequence[str] = ("pca", "tsne"),
+    cache_dir: Path | None = None,
+) -> Path:
+    """One panel per run (its trained space) plus each reference space once, for runs of one task.
+
+    With the runs' cache_dir, t-SNE/UMAP coordinates the runs already computed are read back, not recomputed.
+    """
     panels: list[Panel] = []
     seen_refs: set[str] = set()
     index = classes = None
@@ -251,6 +259,7 @@ def compare_projections(run_dirs: Sequence[Path], out: Path, methods: Sequence[s
         available_methods(methods),
         Path(out),
         f"Test sentences, mean-pooled embeddings ({len(index)} sentences)",
+        cache_dir,
     )
     return Path(out)
 
@@ -261,12 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("runs", type=Path, nargs="+", help="run directories (with sentences.npz)")
     parser.add_argument("--methods", default="pca,tsne", help="comma-separated: pca, tsne, umap")
     parser.add_argument("--force", action="store_true", help="replace the PNG if it exists")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="the runs' EMBEDLAB_CACHE_DIR, to reuse their t-SNE coordinates"
+    )
     args = parser.parse_args(argv)
     if args.out.exists() and not args.force:
         print(f"embedlab: error: {args.out} exists; pick another name or pass --force", file=sys.stderr)
         return 2
     try:
-        compare_projections(args.runs, args.out, args.methods.split(","))
+        compare_projections(args.runs, args.out, args.methods.split(","), args.cache_dir)
     except EmbedlabError as exc:
         print(f"embedlab: error: {exc}", file=sys.stderr)
         return 2

@@ -64,11 +64,12 @@ class SweepSummary(Callback):
         table = format_table(frame, relative_to=folder)
         frame.to_csv(folder / "summary.csv", index=False)
         print(f"\nRuns in {folder}:\n{table}\n(summary.csv written beside them)", flush=True)
-        for figure in projection_figures(frame, folder):
+        cache_dir = config.get("paths", {}).get("cache_dir")
+        for figure in projection_figures(frame, folder, Path(cache_dir) if cache_dir else None):
             print(f"sentence projections compared: {figure}", flush=True)
 
 
-def projection_figures(frame: pd.DataFrame, folder: Path) -> list[Path]:
+def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
     """One comparison figure per task of the completed runs that drew sentence projections."""
     from embedlab.errors import EmbedlabError
     from embedlab.projection import SAMPLE_FILE, compare_projections
@@ -83,7 +84,7 @@ def projection_figures(frame: pd.DataFrame, folder: Path) -> list[Path]:
             continue
         out = folder / f"projection_{task}.png"
         try:
-            written.append(compare_projections(dirs, out))
+            written.append(compare_projections(dirs, out, cache_dir=cache_dir))
         except EmbedlabError as exc:  # e.g. runs that drew other sentences: say so, keep the table
             log.warning("no projection comparison for %s: %s", task, exc)
     return written
