@@ -149,9 +149,9 @@ def toy_task(rng, words: int = 120, docs: int = 600):
     return token_lists, labels
 
 
-def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_ones(rng):
-    from embedlab.analysis import class_axis_r2, log_odds
-    from embedlab.references import Space
+def polar_and_random_spaces(rng):
+    """A space whose first dimension is the toy task's class log-odds, and a random one."""
+    from embedlab.analysis import log_odds
 
     docs, labels = toy_task(rng)
     vocab = Vocabulary.build(docs)
@@ -160,10 +160,34 @@ def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_o
     polar = rng.normal(size=(len(vocab), 8)).astype(np.float32) * 0.01
     polar[2:, 0] = polarity.loc[list(vocab.words[2:])].to_numpy()  # one dimension is the class axis
     random = rng.normal(size=(len(vocab), 8)).astype(np.float32)
+    return polar, random, odds, vocab
+
+
+def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_ones(rng):
+    from embedlab.analysis import class_axis_r2
+    from embedlab.references import Space
+
+    polar, random, odds, vocab = polar_and_random_spaces(rng)
     scores, n = class_axis_r2([Space.full("polar", polar), Space.full("random", random)], odds, vocab, min_count=5)
     assert n >= 50
     assert scores["polar"] > 0.95
     assert scores["random"] < 0.2
+
+
+def test_class_axis_scores_memoised_by_content_come_back_unchanged(tmp_path, rng):
+    from embedlab.analysis import class_axis_r2
+    from embedlab.references import Space
+
+    polar, random, odds, vocab = polar_and_random_spaces(rng)
+    spaces = [Space.full("polar", polar), Space.full("random", random)]
+    cold, _ = class_axis_r2(spaces, odds, vocab, min_count=5)
+    first, _ = class_axis_r2(spaces, odds, vocab, min_count=5, cache_dir=tmp_path)
+    assert len(list((tmp_path / "memo").glob("class-axis-*.json"))) == 2
+    again, _ = class_axis_r2(spaces, odds, vocab, min_count=5, cache_dir=tmp_path)
+    assert first == again == cold
+    shifted = [Space.full("polar", polar + 1.0), spaces[1]]  # another matrix is another key
+    class_axis_r2(shifted, odds, vocab, min_count=5, cache_dir=tmp_path)
+    assert len(list((tmp_path / "memo").glob("class-axis-*.json"))) == 3
 
 
 def test_vocabulary_extra_words_are_indexed_with_count_zero():
@@ -218,6 +242,19 @@ def test_projection_figure_has_one_panel_per_space(tmp_path, rng):
     assert sorted(coords["method"].unique()) == ["pca", "tsne"]
     assert coords["example"].dropna().tolist().count("an example") == 6  # labelled in every panel
     assert round(panels_in(run / "projection.png")) == 3
+
+
+def test_too_few_t_sne_iterations_is_a_clear_error(tmp_path, rng):
+    from embedlab.errors import EmbedlabError
+    from embedlab.projection import sample_sentences, write_projections
+    from embedlab.references import Space
+
+    ids = rng.integers(0, 30, size=(40, 6))
+    sample = sample_sentences(ids, rng.integers(0, 2, size=40), ["neg", "pos"], 30)
+    space = Space.full("trained", rng.normal(size=(30, 4)).astype(np.float32))
+    with pytest.raises(EmbedlabError, match="tsne_iterations: 100"):
+        write_projections(tmp_path, [space], sample, {"methods": ["tsne"], "tsne_iterations": 100}, "toy")
+    assert not (tmp_path / "projection.png").exists()
 
 
 def test_comparison_figure_across_runs_has_a_panel_per_source(tmp_path, rng):

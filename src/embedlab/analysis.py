@@ -118,16 +118,24 @@ def class_indicative_words(table: pd.DataFrame, per_class: int, min_count: int, 
 
 
 def class_axis_r2(
-    spaces: Sequence[Space], odds: pd.DataFrame, vocab: Vocabulary, min_count: int, folds: int = 5
+    spaces: Sequence[Space],
+    odds: pd.DataFrame,
+    vocab: Vocabulary,
+    min_count: int,
+    folds: int = 5,
+    cache_dir: Path | None = None,
 ) -> tuple[dict[str, float], int]:
     """Cross-validated R^2 of a ridge probe predicting each word's class log-odds from its vector alone.
 
     Fitted on the same words in every space: those seen at least min_count times in training that all spaces have.
+    Memoised by content: a reference space gives the same words and targets in every run of a task.
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from embedlab import memo
 
     counts = np.asarray(vocab.counts)
     rows = counts >= min_count
@@ -142,10 +150,17 @@ def class_axis_r2(
     if target.shape[1] == 2:  # binary: the two columns carry the same axis
         target = target[:, 1]
     cv = KFold(folds, shuffle=True, random_state=0)
+    alphas = np.logspace(-1, 4, 11)
+
+    def score(features: np.ndarray) -> dict[str, float]:
+        probe = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+        return {"r2": float(np.mean(cross_val_score(probe, features, target, cv=cv, scoring="r2")))}
+
     scores = {}
     for space in spaces:
-        probe = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11)))
-        scores[space.name] = float(np.mean(cross_val_score(probe, space.matrix[index], target, cv=cv, scoring="r2")))
+        features = np.ascontiguousarray(space.matrix[index])
+        digest = memo.key(features, np.asarray(target, dtype=np.float64), folds, alphas)
+        scores[space.name] = memo.record(cache_dir, "class-axis", digest, lambda f=features: score(f))["r2"]
     return scores, len(index)
 
 
@@ -220,7 +235,7 @@ def analyse_run(
 
     odds = log_odds(train_tokens, train_labels, vocab)
     odds.to_csv(out_dir / "log_odds.csv", index=False)
-    axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)))
+    axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)), cache_dir=cache_dir)
     per_space["class_axis_r2"] = per_space["space"].map(axis)
     per_space["class_axis_words"] = axis_words
     lap("polarity")

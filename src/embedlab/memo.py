@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def array(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[], 
         return np.load(path)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npy")
     np.save(tmp, value)
     os.replace(tmp, path)
     return value
@@ -52,7 +53,7 @@ def record(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[],
         return json.loads(path.read_text())
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.json")
     tmp.write_text(json.dumps(value, default=float))
     os.replace(tmp, path)
     return value

@@ -23,6 +23,9 @@ from embedlab.references import Space
 
 SAMPLE_FILE = "sentences.npz"
 METHODS = ("pca", "tsne", "umap")
+# t-SNE from a PCA start: on SST-2's 500 sentences KL divergence is 1.399 after 500 iterations and 1.397 after
+# 1000 (trustworthiness@10 0.798 vs 0.802) at 60% of the time, so 500 is the default (analysis.projection).
+TSNE_ITERATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,21 @@ def mean_pool(ids: np.ndarray, space: Space, include_unk: bool) -> np.ndarray:
     return sums / np.maximum(mask.sum(axis=1, keepdims=True), 1)
 
 
-def project(points: np.ndarray, method: str, seed: int = 0, cache_dir: Path | None = None) -> np.ndarray:
+def project(
+    points: np.ndarray,
+    method: str,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    tsne_iterations: int = TSNE_ITERATIONS,
+) -> np.ndarray:
     """2-D coordinates by PCA, t-SNE or UMAP; t-SNE and UMAP memoised by content (reference spaces repeat)."""
     if method != "pca" and cache_dir is not None:
         from embedlab import memo
 
-        digest = memo.key(points.astype(np.float32), method, seed)
-        return memo.array(cache_dir, f"projection-{method}", digest, lambda: project(points, method, seed))
+        digest = memo.key(points.astype(np.float32), method, seed, *([tsne_iterations] if method == "tsne" else []))
+        return memo.array(
+            cache_dir, f"projection-{method}", digest, lambda: project(points, method, seed, None, tsne_iterations)
+        )
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -76,7 +87,9 @@ def project(points: np.ndarray, method: str, seed: int = 0, cache_dir: Path | No
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, max(2, (len(points) - 1) // 3)))
-        return TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed).fit_transform(points)
+        return TSNE(
+            2, perplexity=perplexity, init="pca", learning_rate="auto", max_iter=tsne_iterations, random_state=seed
+        ).fit_transform(points)
     if method == "umap":
         import umap  # type: ignore[import-not-found]
 
@@ -102,6 +115,30 @@ class Panel:
     examples: tuple[str, ...]
 
 
+def _content(reps: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(reps, dtype=np.float32).tobytes()).hexdigest()
+
+
+def all_coordinates(
+    panels: Sequence[Panel], methods: Sequence[str], cache_dir: Path | None, tsne_iterations: int
+) -> dict[tuple[int, str], np.ndarray]:
+    """Every panel's 2-D coordinates per method, two projections at a time (t-SNE's gradient alone keeps one of
+    two cores busy: two at once take 1.5 s where one after the other take 2.2 s); identical panels computed once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = {(col, method): (_content(panel.reps), method) for col, panel in enumerate(panels) for method in methods}
+    first = {key: col for (col, _), key in reversed(keys.items())}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            key: pool.submit(project, panels[col].reps, key[1], 0, cache_dir, tsne_iterations)
+            for key, col in first.items()
+        }
+        done = {key: future.result() for key, future in futures.items()}
+    return {where: done[key] for where, key in keys.items()}
+
+
 def draw(
     panels: Sequence[Panel],
     classes: Sequence[str],
@@ -109,6 +146,7 @@ def draw(
     out: Path,
     title: str,
     cache_dir: Path | None = None,
+    tsne_iterations: int = TSNE_ITERATIONS,
 ) -> pd.DataFrame:
     """One column per panel, one row per method; returns the 2-D coordinates drawn."""
     import matplotlib
@@ -118,11 +156,12 @@ def draw(
 
     fig, axes = plt.subplots(len(methods), len(panels), figsize=(4.2 * len(panels), 4.0 * len(methods)), squeeze=False)
     colours = plt.get_cmap("tab10")
+    coords = all_coordinates(panels, methods, cache_dir, tsne_iterations)
     frames = []
     for col, panel in enumerate(panels):
         n = len(panel.labels)
         for row, method in enumerate(methods):
-            xy = project(panel.reps, method, cache_dir=cache_dir)
+            xy = coords[col, method]
             ax = axes[row][col]
             for c, name in enumerate(classes):
                 hit = panel.labels == c
@@ -198,7 +237,10 @@ def write_projections(
         )
         for name in reps
     ]
-    coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title, cache_dir)
+    iterations = int(cfg.get("tsne_iterations", TSNE_ITERATIONS))
+    if iterations < 250:
+        raise EmbedlabError(f"analysis.projection.tsne_iterations: {iterations} is below 250, t-SNE's minimum")
+    coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title, cache_dir, iterations)
     coords.to_csv(out_dir / "projection.csv", index=False)
 
 
