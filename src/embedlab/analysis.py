@@ -91,14 +91,15 @@ def log_odds(
 ) -> pd.DataFrame:
     """Per word and class, the smoothed log-odds of the word in that class versus all other classes."""
     classes = np.unique(labels)
-    counts = np.zeros((len(classes), len(vocab)), dtype=np.float64)
-    for tokens, label in zip(token_lists, labels, strict=True):
-        row = np.searchsorted(classes, label)
-        for token in tokens:
-            index = vocab.index(token)
-            if index > 1:
-                counts[row, index] += 1
-    counts = counts[:, 2:] + prior
+    if len(token_lists) != len(labels):
+        raise ValueError(f"{len(token_lists)} token lists but {len(labels)} labels")
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    index = vocab.index
+    ids = np.fromiter((index(t) for tokens in token_lists for t in tokens), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.searchsorted(classes, labels), lengths)
+    size = len(vocab)
+    counts = np.bincount(rows * size + ids, minlength=len(classes) * size).reshape(len(classes), size)
+    counts = counts[:, 2:].astype(np.float64) + prior  # padding and <unk> are not words
     frames = []
     for row, cls in enumerate(classes):
         inside, outside = counts[row], counts.sum(axis=0) - counts[row]
