@@ -222,56 +222,76 @@ def analyse_run(
         clock[name] = round(now - started, 3)
         started = now
 
-    by_name = {space.name: space for space in spaces}
-    kvs = {space.name: keyed(space, vocab) for space in spaces}
-    per_space = pd.DataFrame({"space": list(by_name)})
-    if cfg.get("intrinsic", True):
-        per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
-    lap("intrinsic")
-    for kind in ("antonyms", "synonyms"):
-        pairs = [tuple(p) for p in cfg.get(kind) or []]
-        found = [mean_pair_cosine(kvs[name], pairs) for name in by_name]  # type: ignore[arg-type]
-        per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
-        per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
-
-    odds = log_odds(train_tokens, train_labels, vocab)
-    odds.to_csv(out_dir / "log_odds.csv", index=False)
-    axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)), cache_dir=cache_dir)
-    per_space["class_axis_r2"] = per_space["space"].map(axis)
-    per_space["class_axis_words"] = axis_words
-    lap("polarity")
-
-    moved = drift(by_name["initial"].matrix, by_name["trained"].matrix, vocab, vocab.counts)
-    moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
-    moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
-    lap("drift")
-
-    indicative = class_indicative_words(
-        odds, int(cfg.get("indicative_probes", 5)), int(cfg.get("indicative_min_count", 5)), vocab
-    )
-    probes = list(
-        dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative])
-    )
-    k = int(cfg.get("neighbours_k", 10))
-    overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
-    lap("neighbours")
-
+    # The projection figure needs only the spaces and sentences: it is drawn in a worker thread while the rest
+    # is measured (t-SNE's gradient keeps one core busy; on SST-2 this takes ~1 s off a ~4 s analysis).
+    projecting = None
     if sentences is not None and cfg.get("projection", {}).get("sentences", 0):
+        from concurrent.futures import ThreadPoolExecutor
+
         from embedlab.projection import write_projections
 
-        write_projections(out_dir, spaces, sentences, cfg.get("projection", {}), title, cache_dir)
-    lap("projection")
-    if int(cfg.get("projector_words", 0)) > 0:
-        from embedlab.projector import export_projector
-
-        export_projector(
-            out_dir / "projector",
-            vocab,
-            {s.name: s.matrix for s in spaces if s.name in ("trained", "initial")},
-            int(cfg["projector_words"]),
-            odds,
+        pool = ThreadPoolExecutor(max_workers=1)
+        projecting = pool.submit(
+            write_projections, out_dir, spaces, sentences, cfg.get("projection", {}), title, cache_dir
         )
-    lap("projector")
+        pool.shutdown(wait=False)
+
+    try:
+        by_name = {space.name: space for space in spaces}
+        kvs = {space.name: keyed(space, vocab) for space in spaces}
+        per_space = pd.DataFrame({"space": list(by_name)})
+        if cfg.get("intrinsic", True):
+            per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
+        lap("intrinsic")
+        for kind in ("antonyms", "synonyms"):
+            pairs = [tuple(p) for p in cfg.get(kind) or []]
+            found = [mean_pair_cosine(kvs[name], pairs) for name in by_name]  # type: ignore[arg-type]
+            per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
+            per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
+
+        odds = log_odds(train_tokens, train_labels, vocab)
+        odds.to_csv(out_dir / "log_odds.csv", index=False)
+        axis, axis_words = class_axis_r2(
+            spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)), cache_dir=cache_dir
+        )
+        per_space["class_axis_r2"] = per_space["space"].map(axis)
+        per_space["class_axis_words"] = axis_words
+        lap("polarity")
+
+        moved = drift(by_name["initial"].matrix, by_name["trained"].matrix, vocab, vocab.counts)
+        moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
+        moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
+        lap("drift")
+
+        indicative = class_indicative_words(
+            odds, int(cfg.get("indicative_probes", 5)), int(cfg.get("indicative_min_count", 5)), vocab
+        )
+        probes = list(
+            dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative])
+        )
+        k = int(cfg.get("neighbours_k", 10))
+        overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
+        lap("neighbours")
+
+        if int(cfg.get("projector_words", 0)) > 0:
+            from embedlab.projector import export_projector
+
+            export_projector(
+                out_dir / "projector",
+                vocab,
+                {s.name: s.matrix for s in spaces if s.name in ("trained", "initial")},
+                int(cfg["projector_words"]),
+                odds,
+            )
+        lap("projector")
+    finally:  # never leave the worker writing into the run directory after a failure here
+        if projecting is not None:
+            from concurrent.futures import wait
+
+            wait([projecting])
+    if projecting is not None:
+        projecting.result()  # re-raises what went wrong in the worker
+    lap("projection_wait")  # what the projection figure added beyond the parts measured while it was drawn
 
     summary: dict[str, float] = {}
     for record in per_space.to_dict("records"):

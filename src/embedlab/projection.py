@@ -211,6 +211,10 @@ def write_projections(
     cache_dir: Path | None = None,
 ) -> None:
     """sentences.npz (representations per space), projection.png (panel per space) and projection.csv."""
+    iterations = int(cfg.get("tsne_iterations", TSNE_ITERATIONS))
+    if iterations < 250:
+        raise EmbedlabError(f"analysis.projection.tsne_iterations: {iterations} is below 250, t-SNE's minimum")
+    methods = available_methods(cfg.get("methods", ["pca", "tsne"]))
     reps, example_reps = {}, {}
     for space in spaces:
         own = space.name in ("trained", "initial")
@@ -227,7 +231,6 @@ def write_projections(
         **{f"rep_{name}": value for name, value in reps.items()},
         **{f"example_{name}": value for name, value in example_reps.items()},
     )
-    methods = available_methods(cfg.get("methods", ["pca", "tsne"]))
     panels = [
         Panel(
             name,
@@ -237,9 +240,6 @@ def write_projections(
         )
         for name in reps
     ]
-    iterations = int(cfg.get("tsne_iterations", TSNE_ITERATIONS))
-    if iterations < 250:
-        raise EmbedlabError(f"analysis.projection.tsne_iterations: {iterations} is below 250, t-SNE's minimum")
     coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title, cache_dir, iterations)
     coords.to_csv(out_dir / "projection.csv", index=False)
 
