@@ -6,7 +6,7 @@ ARGS ?=
 EXPERIMENT ?= sst2_sources
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain smoke test test-fast lint format bench-load bench-pretrain
+.PHONY: help install run-experiment pretrain results-table smoke test test-fast lint format bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cache
 
 bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called directly on the same corpus
 	$(PY) benchmarks/pretrain_overhead.py --epochs 1
+
+results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
+	$(PY) -m embedlab.results $(RUNS)
 
 smoke: ## The whole pipeline in under a minute on data shipped with gensim
 	$(PY) -m embedlab.run experiment=smoke

@@ -1,0 +1,227 @@
+"""One results table from run directories alone, its summary over seeds, and paired comparisons between sources.
+
+Every run directory (any depth below a folder) with a metrics.json is one row: its status, every metric, and every
+resolved config value from its config.yaml as a `config.<dotted.key>` column. Only `completed` runs are results;
+`failed` runs and runs that never finished (`running`: killed, or still going) are listed, never aggregated.
+
+    python -m embedlab.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from embedlab.errors import EmbedlabError
+
+STATUS_FILE = "metrics.json"
+CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
+SOURCE = ["embedding", "mode"]
+
+
+def _flatten(prefix: str, value: object, out: dict[str, object]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}", inner, out)
+    elif isinstance(value, list):
+        out[prefix] = json.dumps(value)
+    else:
+        out[prefix] = value
+
+
+def read_run(run_dir: Path) -> dict[str, object]:
+    """One row: metrics.json (status first) plus the run's resolved config; unreadable files make a `broken` row."""
+    row: dict[str, object] = {"run_dir": str(run_dir)}
+    try:
+        metrics = json.loads((run_dir / STATUS_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return {**row, "status": "broken", "error": f"{STATUS_FILE}: {exc}"}
+    for key, value in metrics.items():
+        row[key] = json.dumps(value) if isinstance(value, list | dict) else value
+    config_path = run_dir / "config.yaml"
+    if config_path.exists():
+        try:
+            _flatten("config", yaml.safe_load(config_path.read_text()) or {}, row)
+        except yaml.YAMLError as exc:
+            row["status"], row["error"] = "broken", f"config.yaml: {exc}"
+    row["status"] = row.get("status") if row.get("status") in ("completed", "failed", "broken") else "incomplete"
+    return row
+
+
+def collect(folder: Path) -> pd.DataFrame:
+    """Every run directory below folder, one row each, in path order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EmbedlabError(f"{folder} is not a folder of runs; give the sweep or study folder that holds them")
+    rows = [read_run(path.parent) for path in sorted(folder.rglob(STATUS_FILE))]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise EmbedlabError(f"{folder} holds no run directories (no {STATUS_FILE} below it)")
+    if "config.task.train_size" not in frame:
+        frame["config.task.train_size"] = None
+    return frame
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file whole under a temporary name, then rename it: a reader never sees half a table."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def write_table(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """runs.parquet (text in mixed columns) and runs.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mixed = {c: "string" for c in frame.columns if frame[c].dtype == object}
+    return [
+        _atomic(out_dir / "runs.parquet", lambda tmp: frame.astype(mixed).to_parquet(tmp, index=False)),
+        _atomic(out_dir / "runs.csv", lambda tmp: frame.to_csv(tmp, index=False)),
+    ]
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean, sample standard deviation and the t-distribution confidence interval of the mean."""
+    from scipy import stats
+
+    data = np.asarray(values, dtype=float)
+    data = data[~np.isnan(data)]
+    if len(data) == 0:
+        return (float("nan"),) * 4  # type: ignore[return-value]
+    mean = float(data.mean())
+    if len(data) == 1:
+        return mean, float("nan"), float("nan"), float("nan")
+    std = float(data.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, len(data) - 1) * std / np.sqrt(len(data)))
+    return mean, std, mean - half, mean + half
+
+
+def summarise(frame: pd.DataFrame, metric: str = "test_accuracy", by: Sequence[str] = CELL) -> pd.DataFrame:
+    """Per cell, over its completed runs: n seeds, mean, std and 95% confidence interval of the metric.
+
+    A seed run twice in one cell (a rerun) counts once, its latest run directory (path order); `repeats` says so.
+    """
+    done = frame[frame["status"] == "completed"]
+    rows = []
+    for key, group in done.groupby(list(by), dropna=False, sort=True):
+        unique = group.drop_duplicates("seed", keep="last")
+        mean, std, low, high = mean_ci(unique[metric].astype(float).tolist())
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "n": len(unique),
+                "mean": mean,
+                "std": std,
+                "ci95_low": low,
+                "ci95_high": high,
+                "seeds": ",".join(str(int(s)) for s in sorted(unique["seed"])),
+                "repeats": len(group) - len(unique),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def mcnemar_p(a_correct: np.ndarray, b_correct: np.ndarray) -> float:
+    """Exact (binomial) McNemar p-value, two-sided, on paired per-example correctness."""
+    from scipy import stats
+
+    only_a = int(np.sum(a_correct & ~b_correct))
+    only_b = int(np.sum(~a_correct & b_correct))
+    if only_a + only_b == 0:
+        return 1.0
+    return float(stats.binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+
+
+def _correct(run_dir: str) -> np.ndarray | None:
+    path = Path(run_dir) / "predictions.csv"
+    if not path.exists():
+        return None
+    predictions = pd.read_csv(path, usecols=["index", "label", "pred"]).sort_values("index")
+    return (predictions["label"] == predictions["pred"]).to_numpy()
+
+
+def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Every two sources of one setting (task, model, train size), compared on the seeds both ran.
+
+    Paired t-test over seeds on the metric (needs two or more shared seeds), and McNemar on the pooled test
+    predictions of the shared seeds (the same test examples, so the pairs are real).
+    """
+    from scipy import stats
+
+    done = frame[frame["status"] == "completed"].copy()
+    done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)
+    setting = [c for c in CELL if c not in SOURCE]
+    rows = []
+    for key, group in done.groupby(setting, dropna=False, sort=True):
+        by_source = {s: g.drop_duplicates("seed", keep="last").set_index("seed") for s, g in group.groupby("source")}
+        for a, b in combinations(sorted(by_source), 2):
+            seeds = sorted(set(by_source[a].index) & set(by_source[b].index))
+            if not seeds:
+                continue
+            x = by_source[a].loc[seeds, metric].astype(float).to_numpy()
+            y = by_source[b].loc[seeds, metric].astype(float).to_numpy()
+            t_p = float(stats.ttest_rel(x, y).pvalue) if len(seeds) >= 2 and np.any(x != y) else float("nan")
+            correct_a = [_correct(by_source[a].loc[s, "run_dir"]) for s in seeds]
+            correct_b = [_correct(by_source[b].loc[s, "run_dir"]) for s in seeds]
+            usable = [(u, v) for u, v in zip(correct_a, correct_b, strict=True) if u is not None and v is not None]
+            same_examples = usable and all(len(u) == len(v) for u, v in usable)
+            mc_p = (
+                mcnemar_p(np.concatenate([u for u, _ in usable]), np.concatenate([v for _, v in usable]))
+                if same_examples
+                else float("nan")
+            )
+            rows.append(
+                {
+                    **dict(zip(setting, key, strict=True)),
+                    "a": a,
+                    "b": b,
+                    "seeds": len(seeds),
+                    f"mean_{metric}_a": float(x.mean()),
+                    f"mean_{metric}_b": float(y.mean()),
+                    "mean_difference": float((x - y).mean()),
+                    "paired_t_p": t_p,
+                    "mcnemar_p": mc_p,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def build(folder: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    """The results table, summary and paired comparisons of the runs below folder, written into out_dir."""
+    frame = collect(folder)
+    out_dir = Path(out_dir) if out_dir is not None else Path(folder)
+    written = dict(zip(("runs.parquet", "runs.csv"), write_table(frame, out_dir), strict=True))
+    for name, table in (("cells.csv", summarise(frame)), ("paired.csv", paired(frame))):
+        written[name] = _atomic(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Results table, summary over seeds and paired comparisons.")
+    parser.add_argument("folder", type=Path, help="a sweep or study folder (run directories at any depth)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: the folder itself)")
+    args = parser.parse_args(argv)
+    try:
+        written = build(args.folder, args.out)
+    except EmbedlabError as exc:
+        print(f"embedlab: error: {exc}", file=sys.stderr)
+        return 2
+    frame = pd.read_csv(written["runs.csv"], usecols=["status"])
+    counts = frame["status"].value_counts().to_dict()
+    print(f"{len(frame)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
+    for path in written.values():
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
