@@ -4,9 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 EXPERIMENT ?= sst2_sources
+JOBS ?= 2
+THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain results-table smoke test test-fast lint format bench-load bench-pretrain
+.PHONY: help install run-experiment pretrain sweep results-table smoke test test-fast lint format bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +35,9 @@ bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cache
 
 bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called directly on the same corpus
 	$(PY) benchmarks/pretrain_overhead.py --epochs 1
+
+sweep: ## A study's grid in parallel here: EXPERIMENT=<preset>, JOBS runs at once, THREADS TensorFlow threads each
+	$(PY) -m embedlab.run -m experiment=$(EXPERIMENT) hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=$(THREADS) $(ARGS)
 
 results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
 	$(PY) -m embedlab.results $(RUNS)

@@ -161,3 +161,22 @@ def test_a_sweep_ends_with_a_table_and_a_projection_comparison(isolated_env, tmp
     figures = list(summaries[0].parent.glob("projection_*.png"))
     assert [f.name for f in figures] == ["projection_smoke.png"]
     assert "sentence projections compared" in proc.stdout
+
+
+def test_a_two_by_two_sweep_through_the_joblib_launcher_gives_a_four_row_table(isolated_env, tmp_path):
+    from embedlab.results import collect, summarise
+
+    args = ["-m", "experiment=smoke", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
+    proc = run_cli([*args, "seed=1,2", "embedding.mode=frozen,finetune", "analysis.enabled=false"], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Joblib" in proc.stdout + proc.stderr  # the runs went through the launcher, not one after another
+    table = collect(tmp_path / "results" / "sweeps")
+    assert len(table) == 4 and set(table["status"]) == {"completed"}
+    assert sorted(zip(table["mode"], table["seed"], strict=True)) == [
+        ("finetune", 1),
+        ("finetune", 2),
+        ("frozen", 1),
+        ("frozen", 2),
+    ]
+    assert (table.loc[table["mode"] == "frozen", "embedding_rows_changed"] == 0).all()
+    assert set(summarise(table)["n"]) == {2}
