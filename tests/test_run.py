@@ -180,3 +180,26 @@ def test_a_two_by_two_sweep_through_the_joblib_launcher_gives_a_four_row_table(i
     ]
     assert (table.loc[table["mode"] == "frozen", "embedding_rows_changed"] == 0).all()
     assert set(summarise(table)["n"]) == {2}
+
+
+def test_resume_skips_completed_runs_and_retries_a_killed_one(isolated_env, tmp_path):
+    study = tmp_path / "study"
+    grid = ["-m", "experiment=smoke", "seed=1,2", f"hydra.sweep.dir={study}", "analysis.enabled=false"]
+    first = run_cli([*grid, "trainer.epochs=1"], isolated_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    done, killed = sorted(p for p in study.iterdir() if (p / "metrics.json").exists())
+    kept = (done / "predictions.csv").stat().st_mtime_ns
+    status = json.loads((killed / "metrics.json").read_text())
+    (killed / "metrics.json").write_text(json.dumps({**status, "status": "running"}))  # as a kill leaves it
+
+    refused = run_cli([*grid, "trainer.epochs=1"], isolated_env)  # without resume nothing is overwritten
+    assert_one_line_failure(refused, "already holds a completed run", "resume=true")
+    other = run_cli([*grid, "trainer.epochs=2", "resume=true"], isolated_env)  # same folder, another config
+    assert_one_line_failure(other, "holds a completed run of another config")
+
+    again = run_cli([*grid, "trainer.epochs=1", "resume=true"], isolated_env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (done / "predictions.csv").stat().st_mtime_ns == kept  # skipped, not rerun
+    assert json.loads((killed / "metrics.json").read_text())["status"] == "completed"
+    assert json.loads((killed / "attempt-1.metrics.json").read_text())["status"] == "running"
+    assert "skipped (resume=true)" in (done / "run.log").read_text()

@@ -179,14 +179,60 @@ def analyse(
     return summary
 
 
+def _without_resume(config_text: str) -> dict[str, Any]:
+    import yaml
+
+    config = yaml.safe_load(config_text) or {}
+    config.pop("resume", None)
+    return config
+
+
+def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, Any] | None:
+    """What an earlier run left in out_dir: its payload when it completed with the same config and resume is on.
+
+    A completed run is never overwritten: without resume, or with another config, this is an error. An attempt
+    that failed or was killed is retried with resume; its metrics.json is kept as attempt-<n>.metrics.json.
+    """
+    status_path = out_dir / STATUS_FILE
+    if not status_path.exists():
+        return None
+    try:
+        payload = json.loads(status_path.read_text())
+    except json.JSONDecodeError:
+        payload = {"status": "broken"}
+    if payload.get("status") == "completed":
+        if not resume:
+            raise EmbedlabError(
+                f"{out_dir} already holds a completed run; refusing to overwrite it "
+                "(resume=true skips runs completed with the same config)"
+            )
+        stored = out_dir / "config.yaml"
+        if not stored.exists() or _without_resume(stored.read_text()) != _without_resume(config_text):
+            raise EmbedlabError(
+                f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
+            )
+        return payload
+    if not resume:
+        raise EmbedlabError(
+            f"{out_dir} holds an unfinished run (status {payload.get('status')!r}); pass resume=true to retry it"
+        )
+    attempt = 1 + len(list(out_dir.glob("attempt-*.metrics.json")))
+    status_path.rename(out_dir / f"attempt-{attempt}.metrics.json")
+    log.info("retrying the unfinished run in %s (earlier attempt kept as attempt-%d.metrics.json)", out_dir, attempt)
+    return None
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment into its Hydra run directory; the status file is written last on success."""
     out_dir = Path(cfg.paths.output_dir)
     status_path = out_dir / STATUS_FILE
-    if status_path.exists() and json.loads(status_path.read_text()).get("status") == "completed":
-        raise EmbedlabError(f"{out_dir} already holds a completed run; refusing to overwrite it")
+    config_text = OmegaConf.to_yaml(cfg, resolve=True)
+    previous = earlier_attempt(out_dir, config_text, bool(cfg.get("resume", False)))
+    if previous is not None:
+        log.info("already completed with this config, skipped (resume=true): %s", out_dir)
+        return previous
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (out_dir / "config.yaml").write_text(config_text)
     base = {
         "task": cfg.task.name,
         "embedding": cfg.embedding.name,
