@@ -203,3 +203,10 @@ def test_resume_skips_completed_runs_and_retries_a_killed_one(isolated_env, tmp_
     assert json.loads((killed / "metrics.json").read_text())["status"] == "completed"
     assert json.loads((killed / "attempt-1.metrics.json").read_text())["status"] == "running"
     assert "skipped (resume=true)" in (done / "run.log").read_text()
+
+
+def test_slurm_launcher_config_composes_to_the_submitit_plugin(isolated_env):
+    proc = run_cli(["hydra/launcher=slurm", "hydra.launcher.partition=cpu", "--cfg", "hydra"], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in proc.stdout
+    assert "partition: cpu" in proc.stdout and "cpus_per_task: 2" in proc.stdout
