@@ -22,8 +22,8 @@ import pandas as pd
 import yaml
 
 from embedlab.errors import EmbedlabError
+from embedlab.run import STATUS_FILE
 
-STATUS_FILE = "metrics.json"
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
 SOURCE = ["embedding", "mode"]
 
