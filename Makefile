@@ -4,11 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 EXPERIMENT ?= sst2_sources
+RESULTS ?= $(or $(EMBEDLAB_RESULTS_DIR),results)
 JOBS ?= 2
 THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain sweep results-table smoke test test-fast lint format bench-load bench-pretrain
+.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -36,8 +37,11 @@ bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cache
 bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called directly on the same corpus
 	$(PY) benchmarks/pretrain_overhead.py --epochs 1
 
-sweep: ## A study's grid in parallel here: EXPERIMENT=<preset>, JOBS runs at once, THREADS TensorFlow threads each
+sweep: ## A study's grid in parallel here (EXPERIMENT=seed_question|learning_curve|kim2014|<preset>), JOBS at once, THREADS each
 	$(PY) -m embedlab.run -m experiment=$(EXPERIMENT) hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=$(THREADS) $(ARGS)
+
+report: ## Results table + report.md/html of results/<EXPERIMENT> (or of any folder of runs: RUNS=<folder>)
+	$(PY) -m embedlab.report $(or $(RUNS),$(RESULTS)/$(EXPERIMENT)) --cache-dir "$${EMBEDLAB_CACHE_DIR:-.cache}"
 
 results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
 	$(PY) -m embedlab.results $(RUNS)

@@ -195,14 +195,29 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build(folder: Path, out_dir: Path | None = None) -> dict[str, Path]:
+def build(folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None = None) -> dict[str, Path]:
     """The results table, summary and paired comparisons of the runs below folder, written into out_dir."""
-    frame = collect(folder)
+    frame = collect(folder) if frame is None else frame
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
     written = dict(zip(("runs.parquet", "runs.csv"), write_table(frame, out_dir), strict=True))
     for name, table in (("cells.csv", summarise(frame)), ("paired.csv", paired(frame))):
         written[name] = _atomic(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
     return written
+
+
+def build_locked(folder: Path, out_dir: Path | None = None) -> tuple[dict[str, Path], pd.DataFrame]:
+    """build() while holding the folder's table lock: sweeps ending at once into one study write one at a time.
+
+    Each build reads every run directory below the folder, so whichever sweep ends last writes a table holding
+    the runs of both.
+    """
+    from filelock import FileLock
+
+    out_dir = Path(out_dir) if out_dir is not None else Path(folder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir / ".results.lock")):
+        frame = collect(folder)
+        return build(folder, out_dir, frame), frame
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import math
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
 
 STATUS_FILE = "metrics.json"
+LOCK_FILE = ".lock"
+_failure: list[str] = []  # why this process's last run failed; read by the sweep callback after each job
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -74,7 +80,8 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     prep_seconds = time.perf_counter() - started
 
     trainer_cfg: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
-    result = train(model, arrays, trainer_cfg, seed)
+    log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
+    result = train(model, arrays, trainer_cfg, seed, log_dir)
     metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
@@ -222,21 +229,68 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
     return None
 
 
+def track(cfg: DictConfig, out_dir: Path) -> None:
+    """Log the finished run to MLflow (tracking.mlflow); its run id goes to tracking.json in the run directory."""
+    from embedlab.tracking import experiment_name, log_run
+
+    tracking: dict[str, Any] = OmegaConf.to_container(cfg.tracking, resolve=True)  # type: ignore[assignment]
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    name = experiment_name(tracking, cfg.get("study"))
+    run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
+    if run_id:
+        write_json(out_dir / "tracking.json", {"mlflow_run_id": run_id, "experiment": name})
+
+
+@contextmanager
+def run_lock(out_dir: Path) -> Iterator[bool]:
+    """Hold the run directory's lock for as long as the run goes; yields False when another process holds it.
+
+    An flock is released by the kernel when its process dies, so a killed run's directory is free again while a
+    live one (another sweep into the same study folder) is never entered twice.
+    """
+    with open(out_dir / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def locked_elsewhere(out_dir: Path) -> bool:
+    """Whether a live process is running in out_dir now."""
+    if not (out_dir / LOCK_FILE).exists():
+        return False
+    with run_lock(out_dir) as held:
+        return not held
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment into its Hydra run directory; the status file is written last on success."""
     out_dir = Path(cfg.paths.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(out_dir) as held:
+        if not held:
+            log.warning("another process is running this run now, left to it: %s", out_dir)
+            return {"status": "elsewhere"}
+        return _run_locked(cfg, out_dir)
+
+
+def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     status_path = out_dir / STATUS_FILE
     config_text = OmegaConf.to_yaml(cfg, resolve=True)
     previous = earlier_attempt(out_dir, config_text, bool(cfg.get("resume", False)))
     if previous is not None:
         log.info("already completed with this config, skipped (resume=true): %s", out_dir)
         return previous
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.yaml").write_text(config_text)
     base = {
         "task": cfg.task.name,
         "embedding": cfg.embedding.name,
-        "mode": cfg.embedding.mode,
+        "mode": "multichannel" if cfg.model.get("multichannel") else cfg.embedding.mode,  # Kim's fourth variant
         "model": cfg.model.name,
         "seed": int(cfg.seed),
         "embedlab_version": __version__,
@@ -245,14 +299,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         metrics = experiment(cfg, out_dir)
-    except EmbedlabError as exc:
-        write_json(status_path, {**base, "status": "failed", "error": str(exc)})
-        raise
     except Exception as exc:
-        write_json(status_path, {**base, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        error = str(exc) if isinstance(exc, EmbedlabError) else f"{type(exc).__name__}: {exc}"
+        write_json(status_path, {**base, "status": "failed", "error": error})
+        track(cfg, out_dir)
         raise
     payload = {**base, "status": "completed", "wall_seconds": round(time.perf_counter() - started, 3), **metrics}
     write_json(status_path, payload)
+    track(cfg, out_dir)
     log.info(
         "test accuracy %.4f, macro-F1 %.4f (%s) -> %s",
         metrics["test_accuracy"],
@@ -263,14 +317,37 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return payload
 
 
+def last_failure() -> str | None:
+    """The error of the last run in this process, None when it did not fail."""
+    return _failure[-1] if _failure else None
+
+
+def _in_sweep() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
+    """One run; in a sweep a failed run is reported and the sweep goes on (its end lists failures, exits 1)."""
+    _failure.clear()
     try:
-        return float(run(cfg)["test_accuracy"])
+        return float(run(cfg).get("test_accuracy", math.nan))
     except EmbedlabError as exc:
-        logging.getLogger("embedlab").error("%s", exc)
+        _failure.append(str(exc))
+        log.error("%s", exc)
+        if _in_sweep():  # the sweep's end prints the one error line and exits non-zero
+            return math.nan
         print(f"embedlab: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Exception:
+        if not _in_sweep():
+            raise
+        _failure.append(f"{cfg.paths.output_dir}: unexpected error, see its run.log")
+        log.exception("run failed: %s", cfg.paths.output_dir)
+        return math.nan
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,14 @@ class TrainResult:
     examples_per_second: float
 
 
-def train(model: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[str, Any], seed: int) -> TrainResult:
+def train(
+    model: Any,
+    data: dict[str, tuple[np.ndarray, np.ndarray]],
+    cfg: dict[str, Any],
+    seed: int,
+    log_dir: Path | None = None,
+) -> TrainResult:
+    """Fit with early stopping on the dev metric; log_dir: Keras TensorBoard logs (scalars per epoch) go there."""
     import keras
 
     name = str(cfg["optimizer"]).lower()
@@ -97,6 +105,8 @@ def train(model: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[
     callbacks = [keep]
     if cfg.get("patience"):
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(cfg["patience"])))
+    if log_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
     x_train, y_train = data["train"]
     started = time.perf_counter()
     history = model.fit(

@@ -1,0 +1,540 @@
+"""A study's comparison report: report.md and a self-contained report.html (figures inlined), figures also as PNG.
+
+Everything comes from the results table (rebuilt from the run directories) and the files inside those runs, so a
+copied folder of runs gives the same report. The notebook calls these same functions.
+
+    python -m embedlab.report results/seed_question      # or: make report EXPERIMENT=seed_question
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from embedlab.errors import EmbedlabError
+from embedlab.results import CELL, summarise
+
+FIGURES = "figures"
+NEIGHBOURS_SHOWN = 6
+PROBES_SHOWN = 5
+DRIFT_BUCKETS = ["0", "1-4", "5-49", "50+"]
+
+
+def load_study(folder: Path) -> pd.DataFrame:
+    """The study's results table: runs.parquet when it is there, else rebuilt from the run directories."""
+    from embedlab.results import collect
+
+    table = Path(folder) / "runs.parquet"
+    return pd.read_parquet(table) if table.exists() else collect(Path(folder))
+
+
+def completed(frame: pd.DataFrame) -> pd.DataFrame:
+    done = frame[frame["status"] == "completed"].copy()
+    done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)
+    return done
+
+
+def _fmt(value: object, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return f"{value:.{digits}g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def accuracy_table(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Per cell: n seeds, mean, std, 95% CI and the mean training-set size, ready to show."""
+    cells = summarise(frame, metric)
+    if cells.empty:
+        return cells
+    sizes = completed(frame).groupby(CELL, dropna=False)["n_train"].mean().rename("n_train").reset_index()
+    cells = cells.merge(sizes, on=CELL, how="left")
+    return cells.rename(columns={"config.task.train_size": "train_size"})
+
+
+def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Each source minus the scratch Embedding of the same setting, on shared seeds, with both p-values."""
+    from embedlab.results import paired
+
+    pairs = paired(frame, metric)
+    if pairs.empty:
+        return pairs
+    rows = []
+    for record in pairs.to_dict("records"):
+        if "scratch/scratch" not in (record["a"], record["b"]):
+            continue
+        sign = 1.0 if record["b"] == "scratch/scratch" else -1.0
+        rows.append(
+            {
+                "task": record["task"],
+                "model": record["model"],
+                "train_size": record["config.task.train_size"],
+                "source": record["a"] if sign > 0 else record["b"],
+                "seeds": record["seeds"],
+                "difference": sign * record["mean_difference"],
+                "paired_t_p": record["paired_t_p"],
+                "mcnemar_p": record["mcnemar_p"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _cell_means(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    done = completed(frame)
+    present = [c for c in columns if c in done]
+    if not present:
+        return pd.DataFrame()
+    setting = ["task", "model", "config.task.train_size", "source"]
+    means = done.groupby(setting, dropna=False)[present].agg(lambda s: pd.to_numeric(s, errors="coerce").mean())
+    return means.reset_index().rename(columns={"config.task.train_size": "train_size"})
+
+
+def intrinsic_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Word-similarity and analogy scores of the run's space before and after training, beside accuracy."""
+    return _cell_means(
+        frame,
+        [
+            "wordsim353_spearman_initial",
+            "wordsim353_spearman_trained",
+            "simlex999_spearman_initial",
+            "simlex999_spearman_trained",
+            "analogy_accuracy_initial",
+            "analogy_accuracy_trained",
+            "test_accuracy",
+        ],
+    )
+
+
+def semantic_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Antonym and synonym cosines and the class-axis R^2, before and after training."""
+    return _cell_means(
+        frame,
+        [
+            "antonym_cosine_initial",
+            "antonym_cosine_trained",
+            "synonym_cosine_initial",
+            "synonym_cosine_trained",
+            "class_axis_r2_initial",
+            "class_axis_r2_trained",
+        ],
+    )
+
+
+def drift_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean cosine between a word's initial and trained vector, and the share never changed, by training count."""
+    columns = [f"drift_mean_cosine_{b}" for b in DRIFT_BUCKETS] + [f"drift_share_unchanged_{b}" for b in DRIFT_BUCKETS]
+    return _cell_means(frame, columns)
+
+
+def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None = None, k: int = NEIGHBOURS_SHOWN):
+    """Probe word x source: the trained space's nearest neighbours (each source's lowest-seed run of the task)."""
+    done = completed(frame)
+    done = done[done["task"] == task].sort_values(["seed", "run_dir"]).drop_duplicates("source")
+    lists: dict[str, dict[str, str]] = {}
+    for record in done.to_dict("records"):
+        path = Path(record["run_dir"]) / "neighbours.csv"
+        if not path.exists():
+            continue
+        table = pd.read_csv(path, keep_default_na=False)  # a neighbour may be the word "nan" or "null"
+        table = table[(table["space"] == "trained") & (pd.to_numeric(table["rank"], errors="coerce") <= k)]
+        for probe, group in table.groupby("probe", sort=False):
+            lists.setdefault(str(probe), {})[record["source"]] = ", ".join(group.sort_values("rank")["neighbour"])
+    if not lists:
+        return pd.DataFrame()
+    chosen = [w for w in (words or list(lists)) if w in lists][: len(words) if words else PROBES_SHOWN]
+    return pd.DataFrame({word: lists[word] for word in chosen}).rename_axis("source").reset_index()
+
+
+def paper_comparison(frame: pd.DataFrame, table: Path) -> pd.DataFrame:
+    """Our cells (accuracy %, mean over seeds or folds, 95% CI) beside a published table (rows: embedding, mode,
+    paper_model; one column per task, accuracy in %)."""
+    paper = pd.read_csv(table)
+    missing = {"embedding", "mode", "paper_model"} - set(paper.columns)
+    if missing:
+        raise EmbedlabError(
+            f"{table}: columns {sorted(missing)} are missing; expected embedding, mode, paper_model, <task>..."
+        )
+    cells = accuracy_table(frame)
+    rows = []
+    for record in cells.to_dict("records"):
+        match = paper[(paper["embedding"] == record["embedding"]) & (paper["mode"] == record["mode"])]
+        if match.empty or record["task"] not in paper.columns:
+            continue
+        published = float(match[record["task"]].iloc[0])
+        rows.append(
+            {
+                "task": record["task"],
+                "model": match["paper_model"].iloc[0],
+                "ours_mean": 100 * record["mean"],
+                "ours_ci95": f"{100 * record['ci95_low']:.1f}-{100 * record['ci95_high']:.1f}"
+                if pd.notna(record["ci95_low"])
+                else "",
+                "runs": record["n"],
+                "paper": published,
+                "gap": 100 * record["mean"] - published,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _figure_path(out_dir: Path, name: str) -> Path:
+    (out_dir / FIGURES).mkdir(parents=True, exist_ok=True)
+    return out_dir / FIGURES / name
+
+
+def plot_accuracy(cells: pd.DataFrame, out: Path | None = None):
+    """Mean test accuracy per source and mode with 95% intervals, one panel per task (and training size)."""
+    import matplotlib.pyplot as plt  # the backend is the caller's: Agg when headless, inline in a notebook
+
+    panels = list(cells.groupby(["task", "model", "train_size"], dropna=False, sort=True))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.5 * len(panels), 0.45 * cells.groupby("task").size().max() + 1.8)
+    )
+    axes = np.atleast_1d(axes)
+    for ax, ((task, model, size), group) in zip(axes, panels, strict=True):
+        group = group.sort_values("mean")
+        labels = group["embedding"].astype(str) + "/" + group["mode"].astype(str)
+        err = np.vstack([group["mean"] - group["ci95_low"], group["ci95_high"] - group["mean"]])
+        ax.barh(labels, group["mean"], xerr=np.nan_to_num(err), color="#4c72b0", alpha=0.8, capsize=3)
+        low = float(np.nanmin(group["ci95_low"].fillna(group["mean"])))
+        ax.set_xlim(max(0.0, low - 0.03), min(1.0, float(np.nanmax(group["ci95_high"].fillna(group["mean"]))) + 0.02))
+        size_text = "" if size is None or (isinstance(size, float) and np.isnan(size)) else f", train {size}"
+        ax.set_title(f"{task} / {model}{size_text}")
+        ax.set_xlabel("test accuracy (mean over seeds, 95% CI)")
+    fig.tight_layout()
+    if out is not None:
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def learning_curves(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy by training-set size per source (cells with more than one size only)."""
+    cells = accuracy_table(frame)
+    if cells.empty:
+        return cells
+    counts = cells.groupby(["task", "model", "embedding", "mode"])["train_size"].nunique(dropna=False)
+    curves = counts[counts > 1].reset_index()[["task", "model", "embedding", "mode"]]
+    return cells.merge(curves, on=["task", "model", "embedding", "mode"]).sort_values(["task", "embedding", "n_train"])
+
+
+def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
+    """Test accuracy against the number of training examples (log scale), a line and 95% band per source."""
+    import matplotlib.pyplot as plt  # the backend is the caller's: Agg when headless, inline in a notebook
+
+    tasks = sorted(curves["task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5))
+    axes = np.atleast_1d(axes)
+    for ax, task in zip(axes, tasks, strict=True):
+        for (embedding, mode), group in curves[curves["task"] == task].groupby(["embedding", "mode"]):
+            group = group.sort_values("n_train")
+            line = ax.plot(group["n_train"], group["mean"], marker="o", label=f"{embedding}/{mode}")[0]
+            ax.fill_between(group["n_train"], group["ci95_low"], group["ci95_high"], alpha=0.15, color=line.get_color())
+        ax.set_xscale("log")
+        ax.set_title(task)
+        ax.set_xlabel("training examples")
+        ax.set_ylabel("test accuracy (95% CI)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    if out is not None:
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def plot_intrinsic(table: pd.DataFrame, out: Path | None = None):
+    """WordSim-353 of the run's space before (open) and after (filled) training against test accuracy."""
+    import matplotlib.pyplot as plt  # the backend is the caller's: Agg when headless, inline in a notebook
+
+    tasks = sorted(table["task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5))
+    axes = np.atleast_1d(axes)
+    for ax, task in zip(axes, tasks, strict=True):
+        group = table[table["task"] == task]
+        for record in group.to_dict("records"):
+            x0, x1, y = (
+                record["wordsim353_spearman_initial"],
+                record["wordsim353_spearman_trained"],
+                record["test_accuracy"],
+            )
+            ax.annotate("", (x1, y), (x0, y), arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
+            ax.scatter([x0], [y], facecolors="none", edgecolors="#4c72b0")
+            ax.scatter([x1], [y], color="#4c72b0")
+            ax.annotate(record["source"], (x1, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_title(task)
+        ax.set_xlabel("WordSim-353 Spearman of the run's embedding (open: before, filled: after training)")
+        ax.set_ylabel("test accuracy")
+    fig.tight_layout()
+    if out is not None:
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    tables: list[pd.DataFrame] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """Floats to 4 decimals and missing values blank, every column as plain objects (parquet reads give Arrow types)."""
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        values = table[column].astype(object)
+        if pd.api.types.is_float_dtype(table[column]):
+            out[column] = [_fmt(float(v)) if pd.notna(v) else "" for v in values]
+        else:
+            out[column] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+    return out
+
+
+def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
+    counts = frame["status"].value_counts().to_dict()
+    done = completed(frame)
+    not_counted = len(frame) - len(done)
+    lines = [
+        f"Built {time.strftime('%Y-%m-%d %H:%M')} from the run directories below `{folder}`.",
+        f"**{len(frame)} runs**: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",
+        f"**{not_counted} runs failed or did not finish**; they are listed at the end and counted nowhere."
+        if not_counted
+        else "No run failed.",
+    ]
+    if not done.empty:
+        lines.append(
+            "Tasks: "
+            + "; ".join(
+                f"{task} (train {int(g['n_train'].max())}, dev {int(g['n_dev'].iloc[0])}, "
+                f"test {int(g['n_test'].iloc[0])}" + (f", from {_data_files(g)}" if _data_files(g) else "") + ")"
+                for task, g in done.groupby("task")
+            )
+            + "."
+        )
+        models = ", ".join(sorted(done["model"].unique()))
+        lines.append(f"Sources: {', '.join(sorted(done['source'].unique()))}. Models: {models}.")
+        lines.append(f"Seeds: {', '.join(str(int(s)) for s in sorted(done['seed'].unique()))}.")
+        seconds = pd.to_numeric(done.get("wall_seconds"), errors="coerce").sum()
+        lines.append(f"Compute: {seconds / 60:.1f} run-minutes in total (sum of run wall times).")
+        versions = sorted(done["embedlab_version"].astype(str).unique()) if "embedlab_version" in done else []
+        if versions:
+            lines.append(f"embedlab {', '.join(versions)}.")
+    return Section(title or Path(folder).name, "\n".join(f"- {line}" for line in lines))
+
+
+def _data_files(group: pd.DataFrame) -> str:
+    columns = [c for c in group.columns if c.startswith("config.task.files.") and not c.endswith("archive")]
+    files = sorted({str(v) for c in columns for v in group[c].dropna().unique() if str(v) not in ("", "None")})
+    return ", ".join(files)
+
+
+def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None = None) -> list[Section]:
+    """The report's content, figures written as PNG under out_dir/figures."""
+    parts = [header(frame, folder, title)]
+    cells = accuracy_table(frame)
+    if not cells.empty:
+        path = _figure_path(out_dir, "accuracy.png")
+        plot_accuracy(cells, path)
+        shown = cells[["task", "model", "train_size", "embedding", "mode", "n", "mean", "std", "ci95_low", "ci95_high"]]
+        parts.append(
+            Section(
+                "Test accuracy by source and mode",
+                "Mean over seeds with sample standard deviation and 95% t-interval of the mean "
+                "(a rerun seed counts once).",
+                [_shown(shown)],
+                [path],
+            )
+        )
+    paper_tables = frame.get("config.paper_table")
+    if paper_tables is not None and paper_tables.notna().any():
+        table = Path(str(paper_tables.dropna().iloc[0]))
+        if not table.exists():
+            raise EmbedlabError(f"{table} (paper_table in the runs' config) is missing; restore it or set paper_table")
+        comparison = paper_comparison(frame, table)
+        if not comparison.empty:
+            parts.append(
+                Section(
+                    "Beside the published numbers",
+                    f"Test accuracy in % (mean over the seeds or CV folds run, 95% interval) beside {table.name}; "
+                    "gap = ours - paper.",
+                    [_shown(comparison.round({"ours_mean": 1, "gap": 1}))],
+                )
+            )
+    against = versus_scratch(frame)
+    if not against.empty:
+        parts.append(
+            Section(
+                "Each source against the scratch Embedding",
+                "Difference in mean test accuracy on the seeds both ran (positive: the source is better); paired "
+                "t-test over seeds and exact McNemar test on the pooled test predictions. All pairs: paired.csv.",
+                [_shown(against)],
+            )
+        )
+    curves = learning_curves(frame)
+    if not curves.empty:
+        path = _figure_path(out_dir, "learning_curves.png")
+        plot_learning_curves(curves, path)
+        shown = curves.pivot_table(index=["task", "embedding", "mode"], columns="n_train", values="mean").reset_index()
+        shown.columns = [str(c) for c in shown.columns]
+        parts.append(
+            Section(
+                "Learning curves",
+                "Mean test accuracy by number of training examples (nested samples).",
+                [_shown(shown)],
+                [path],
+            )
+        )
+    intrinsic = intrinsic_table(frame)
+    if not intrinsic.empty and "wordsim353_spearman_trained" in intrinsic:
+        path = _figure_path(out_dir, "intrinsic_vs_accuracy.png")
+        plot_intrinsic(intrinsic.dropna(subset=["wordsim353_spearman_trained"]), path)
+        parts.append(
+            Section(
+                "Word meaning (intrinsic scores) before and after training, beside accuracy",
+                "Spearman correlation with human similarity judgements on the task vocabulary, and analogy accuracy, "
+                "of the run's own embedding before and after training (means over seeds).",
+                [_shown(intrinsic)],
+                [path],
+            )
+        )
+    semantic = semantic_table(frame)
+    if not semantic.empty:
+        parts.append(
+            Section(
+                "Antonyms, synonyms and the class axis",
+                "Mean cosine of antonym and synonym pairs, and R^2 of a ridge probe from word vector to the word's "
+                "class log-odds: a task-tuned space pushes antonyms apart and lines words up on the class axis.",
+                [_shown(semantic)],
+            )
+        )
+    drift = drift_table(frame)
+    if not drift.empty:
+        parts.append(
+            Section(
+                "Drift by training frequency",
+                "Mean cosine between each word's initial and trained vector, and the share of rows never changed, "
+                "by how often the word occurs in the training split (0: dev/test words only).",
+                [_shown(drift)],
+            )
+        )
+    done = completed(frame)
+    for task in sorted(done["task"].unique()) if not done.empty else []:
+        probes = done[done["task"] == task].get("config.task.probe_words")
+        words = None
+        if probes is not None and probes.notna().any():
+            import json
+
+            words = json.loads(str(probes.dropna().iloc[0]))[:PROBES_SHOWN]
+        table = neighbour_table(frame, task, words)
+        figure = out_dir / f"projection_{task}.png"
+        if table.empty and not figure.exists():
+            continue
+        parts.append(
+            Section(
+                f"{task}: nearest neighbours and sentence projections",
+                f"Top {NEIGHBOURS_SHOWN} neighbours of probe words in each source's trained space (its lowest seed). "
+                "The figure projects the same test sentences, mean-pooled after each run's embedding layer.",
+                [table] if not table.empty else [],
+                [figure] if figure.exists() else [],
+            )
+        )
+    failed = frame[frame["status"] != "completed"]
+    if not failed.empty:
+        columns = [c for c in ("status", "task", "embedding", "mode", "seed", "error", "run_dir") if c in failed]
+        parts.append(
+            Section("Runs that failed or did not finish", "Not counted anywhere above.", [failed[columns].fillna("")])
+        )
+    return parts
+
+
+def _markdown(parts: list[Section], out_dir: Path) -> str:
+    lines = []
+    for i, part in enumerate(parts):
+        lines.append(f"{'#' if i == 0 else '##'} {part.title}\n")
+        if part.text:
+            lines.append(part.text + "\n")
+        for table in part.tables:
+            lines.append(table.to_markdown(index=False) + "\n")
+        for figure in part.figures:
+            lines.append(f"![{figure.stem}]({os.path.relpath(figure, out_dir)})\n")
+    return "\n".join(lines)
+
+
+def _html(parts: list[Section]) -> str:
+    body = []
+    for i, part in enumerate(parts):
+        body.append(f"<h{1 if i == 0 else 2}>{html.escape(part.title)}</h{1 if i == 0 else 2}>")
+        if part.text:
+            items = [line[2:] if line.startswith("- ") else line for line in part.text.splitlines()]
+            body.append(
+                "<ul>" + "".join(f"<li>{html.escape(t).replace('**', '')}</li>" for t in items) + "</ul>"
+                if part.text.startswith("- ")
+                else f"<p>{html.escape(part.text)}</p>"
+            )
+        for table in part.tables:
+            body.append(table.to_html(index=False, border=0, classes="table"))
+        for figure in part.figures:
+            data = base64.b64encode(Path(figure).read_bytes()).decode()
+            body.append(f'<p><img alt="{html.escape(figure.stem)}" src="data:image/png;base64,{data}"></p>')
+    style = (
+        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{padding:3px 8px;border-bottom:1px solid #ddd}"
+        "th{background:#f4f4f4}img{max-width:100%}"
+    )
+    title = html.escape(parts[0].title)
+    head = f"<meta charset='utf-8'><title>{title}</title><style>{style}</style>"
+    return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}</body></html>\n"
+
+
+def write_report(
+    folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None = None, title: str | None = None
+) -> dict[str, Path]:
+    """report.md, report.html and figures/*.png for the runs below folder, written whole (temporary name, rename)."""
+    from embedlab.results import _atomic
+
+    folder = Path(folder)
+    out_dir = Path(out_dir) if out_dir is not None else folder
+    frame = load_study(folder) if frame is None else frame
+    parts = sections(frame, folder, out_dir, title)
+    return {
+        "report.md": _atomic(out_dir / "report.md", lambda tmp: tmp.write_text(_markdown(parts, out_dir))),
+        "report.html": _atomic(out_dir / "report.html", lambda tmp: tmp.write_text(_html(parts))),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from embedlab.results import build_locked
+    from embedlab.sweep import projection_figures
+
+    parser = argparse.ArgumentParser(description="Results table and comparison report of a study's runs.")
+    parser.add_argument("folder", type=Path, help="a study or sweep folder (run directories at any depth)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: the folder itself)")
+    parser.add_argument("--title", default=None, help="the report's title (default: the folder's name)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="memo of projections (default: none)")
+    args = parser.parse_args(argv)
+    try:
+        written, frame = build_locked(args.folder, args.out)
+        out_dir = args.out or args.folder
+        projection_figures(frame, out_dir, args.cache_dir)
+        report = write_report(args.folder, out_dir, frame, args.title)
+    except EmbedlabError as exc:
+        print(f"embedlab: error: {exc}", file=sys.stderr)
+        return 2
+    counts = frame["status"].value_counts().to_dict()
+    print(f"{len(frame)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
+    for path in [*written.values(), *report.values()]:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

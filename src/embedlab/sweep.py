@@ -1,0 +1,181 @@
+"""Hydra callbacks for sweeps: progress while it runs, and the results table, figures and report when it ends.
+
+Progress (runs done / total, failures, time left) is counted in marker files, one per finished job, under
+`<sweep dir>/.progress/<sweep id>/`, so jobs running in other processes (joblib workers, cluster nodes sharing the
+folder) are counted too and two sweeps sharing one study folder count their own runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from embedlab.jsonio import write_json
+
+log = logging.getLogger("embedlab")
+
+SWEEP_ID = "EMBEDLAB_SWEEP_ID"  # set by the sweep's process; launchers pass the environment on to their jobs
+TABLE_COLUMNS = ["task", "embedding", "mode", "model", "seed", "status", "test_accuracy", "train_seconds", "run_dir"]
+
+
+def count_jobs(config: DictConfig) -> int | None:
+    """How many jobs the basic sweeper will launch: its params and the command line, expanded as Hydra does."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if "basic_sweeper" not in str(config.hydra.sweeper.get("_target_", "")):
+        return None  # another sweeper (e.g. Optuna) decides its own number of trials
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+
+
+def _progress_dir(sweep_dir: Path) -> Path:
+    return sweep_dir / ".progress" / os.environ.get(SWEEP_ID, "default")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
+
+
+def progress_line(progress: Path, now: float | None = None) -> str:
+    """'sweep: 12/54 runs done (3 already complete, skipped), 1 failed; 6m10s elapsed, about 15m40s left'."""
+    now = time.time() if now is None else now
+    start = json.loads((progress / "start.json").read_text())
+    finished = [json.loads(p.read_text()) for p in sorted(progress.glob("job-*.json"))]
+    total = start.get("total")
+    done = len(finished)
+    skipped = sum(1 for f in finished if f["status"] == "skipped")
+    failed = sum(1 for f in finished if f["status"] in ("failed", "broken", "incomplete"))
+    elapsed = now - float(start["time"])
+    line = f"sweep: {done}/{total if total is not None else '?'} runs done"
+    if skipped:
+        line += f" ({skipped} already complete, skipped)"
+    line += f", {failed} failed; {_duration(elapsed)} elapsed"
+    ran = done - skipped
+    if total is not None and ran > 0 and done < total:
+        line += f", about {_duration(elapsed / ran * (total - done))} left"
+    return line
+
+
+def job_status(run_dir: Path, sweep_started: float) -> str:
+    """completed | skipped (completed before this sweep began) | failed | elsewhere | incomplete."""
+    from embedlab.run import STATUS_FILE, locked_elsewhere
+
+    path = run_dir / STATUS_FILE
+    try:
+        status = json.loads(path.read_text()).get("status")
+    except (OSError, json.JSONDecodeError):
+        return "broken"
+    if status == "completed":
+        return "skipped" if path.stat().st_mtime < sweep_started else "completed"
+    if status == "running" and locked_elsewhere(run_dir):
+        return "elsewhere"
+    return status if status == "failed" else "incomplete"
+
+
+class SweepCallbacks(Callback):
+    """Progress per finished job; at the end the results table, projection comparisons and report of the folder."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        os.environ.setdefault(SWEEP_ID, time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+        progress = _progress_dir(Path(config.hydra.sweep.dir))
+        progress.mkdir(parents=True, exist_ok=True)
+        total = count_jobs(config)
+        self._prepare_tracking(config)
+        write_json(progress / "start.json", {"time": time.time(), "total": total, "pid": os.getpid()})
+        if total is not None:
+            print(f"sweep: {total} runs into {config.hydra.sweep.dir}", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _prepare_tracking(config: DictConfig) -> None:
+        from embedlab.tracking import experiment_name, prepare_store
+
+        tracking = OmegaConf.select(config, "tracking")
+        if tracking is None:
+            return
+        settings = OmegaConf.to_container(tracking, resolve=True)
+        try:
+            name = experiment_name(settings, OmegaConf.select(config, "study"))
+            prepare_store(settings, Path(config.paths.results_dir), name)
+        except Exception as exc:  # tracking never stops a sweep; each run warns again if it cannot log
+            log.warning("MLflow store not prepared: %s", exc)
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        progress = _progress_dir(Path(config.hydra.sweep.dir))
+        if not (progress / "start.json").exists():
+            return  # a single run, not a sweep
+        start = json.loads((progress / "start.json").read_text())
+        run_dir = Path(config.hydra.runtime.output_dir)
+        from embedlab.run import last_failure
+
+        error = last_failure()
+        status = "failed" if error else job_status(run_dir, float(start["time"]))
+        record = {"status": status, "run_dir": str(run_dir), **({"error": error} if error else {})}
+        write_json(progress / f"job-{config.hydra.job.num:05d}.json", record)
+        print(progress_line(progress), file=sys.stderr, flush=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from embedlab.errors import EmbedlabError
+        from embedlab.report import write_report
+        from embedlab.results import build_locked
+
+        folder = Path(config.hydra.sweep.dir)
+        progress = _progress_dir(folder)
+        mine = [json.loads(p.read_text()) for p in sorted(progress.glob("job-*.json"))]
+        try:
+            written, frame = build_locked(folder)
+        except EmbedlabError as exc:
+            print(f"embedlab: no results table: {exc}", file=sys.stderr, flush=True)
+            return
+        shown = frame.reindex(columns=[c for c in TABLE_COLUMNS if c in frame.columns]).copy()
+        shown["run_dir"] = shown["run_dir"].map(lambda p: os.path.relpath(p, folder))
+        print(f"\nRuns in {folder}:\n{shown.to_string(index=False)}", flush=True)
+        cache_dir = OmegaConf.select(config, "paths.cache_dir")
+        for figure in projection_figures(frame, folder, Path(cache_dir) if cache_dir else None):
+            print(f"sentence projections compared: {figure}", flush=True)
+        report = write_report(folder, frame=frame, title=OmegaConf.select(config, "study"))
+        print(f"results table: {written['runs.parquet']} (+ runs.csv, cells.csv, paired.csv)", flush=True)
+        print(f"report: {report['report.md']} and {report['report.html']}", flush=True)
+        failed = [m for m in mine if m["status"] in ("failed", "broken", "incomplete")]
+        if failed:
+            print(
+                f"embedlab: error: {len(failed)} of {len(mine)} runs of this sweep failed, not counted; first: "
+                f"{failed[0].get('error') or failed[0]['run_dir']} (rerun with resume=true retries failed runs)",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(1)
+
+
+def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
+    """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
+    from embedlab.errors import EmbedlabError
+    from embedlab.projection import SAMPLE_FILE, compare_projections
+
+    written: list[Path] = []
+    if "status" not in frame or "task" not in frame:
+        return written
+    done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
+    for task, runs in done.groupby("task"):
+        first = runs.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
+        dirs = [Path(d) for d in first["run_dir"] if (Path(d) / SAMPLE_FILE).exists()]
+        if len(dirs) < 2:
+            continue
+        out = folder / f"projection_{task}.png"
+        try:
+            written.append(compare_projections(dirs, out, cache_dir=cache_dir))
+        except EmbedlabError as exc:  # e.g. runs that drew other sentences: say so, keep the table
+            log.warning("no projection comparison for %s: %s", task, exc)
+    return written
