@@ -63,6 +63,21 @@ def _holdout(split: Split, fraction: float, seed: int, what: str) -> tuple[Split
     return split.take(np.sort(order[n_out:])), split.take(np.sort(order[:n_out]))
 
 
+def cv_fold(split: Split, folds: int, split_seed: int, seed: int) -> tuple[Split, Split]:
+    """k-fold cross-validation by seed: the test split is fold (seed - 1) mod k of a stratified k-fold partition.
+
+    The partition depends on split_seed only, so seeds 1..k test on every example exactly once (Kim 2014's 10-fold
+    CV for MR, Subj, MPQA), and two sources run with the same seed are compared on the same fold.
+    """
+    if folds < 2 or folds > len(split):
+        raise EmbedlabError(f"task.cv_folds={folds} must be between 2 and the number of examples ({len(split)})")
+    fold = (seed - 1) % folds
+    position = np.empty(len(split), dtype=np.int64)
+    position[stratified_order(split.labels, split_seed)] = np.arange(len(split))
+    in_test = position * folds // len(split) == fold  # contiguous chunks of a class-balanced order are balanced
+    return split.take(np.flatnonzero(~in_test)), split.take(np.flatnonzero(in_test))
+
+
 def subsample(split: Split, size: int | float | None, seed: int) -> Split:
     """task.train_size as a count or a fraction; nested across sizes for the same seed."""
     if size is None:
@@ -120,7 +135,10 @@ def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
         test = _to_ids(raw.splits["test"], label_values, where("test"))
     else:
         everything = _to_ids(raw.splits["all"], label_values, where("all"))
-        train, test = _holdout(everything, float(cfg.get("test_fraction") or 0.1), split_seed, "test_fraction")
+        if cfg.get("cv_folds"):
+            train, test = cv_fold(everything, int(cfg["cv_folds"]), split_seed, seed)
+        else:
+            train, test = _holdout(everything, float(cfg.get("test_fraction") or 0.1), split_seed, "test_fraction")
     if "dev" in raw.splits:
         dev = _to_ids(raw.splits["dev"], label_values, where("dev"))
     else:
