@@ -156,30 +156,12 @@ def test_user_csv_runs_end_to_end_with_scratch_embedding(isolated_env, tmp_path)
 def test_a_sweep_ends_with_a_table_and_a_projection_comparison(isolated_env, tmp_path):
     proc = run_cli(["-m", "experiment=smoke", "embedding.mode=frozen,finetune", "trainer.epochs=1"], isolated_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summaries = list((tmp_path / "results").rglob("summary.csv"))
-    assert len(summaries) == 1 and len(pd.read_csv(summaries[0])) == 2
-    figures = list(summaries[0].parent.glob("projection_*.png"))
+    tables = list((tmp_path / "results").rglob("runs.csv"))
+    assert len(tables) == 1 and len(pd.read_csv(tables[0])) == 2
+    figures = list(tables[0].parent.glob("projection_*.png"))
     assert [f.name for f in figures] == ["projection_smoke.png"]
     assert "sentence projections compared" in proc.stdout
-
-
-def test_a_two_by_two_sweep_through_the_joblib_launcher_gives_a_four_row_table(isolated_env, tmp_path):
-    from embedlab.results import collect, summarise
-
-    args = ["-m", "experiment=smoke", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
-    proc = run_cli([*args, "seed=1,2", "embedding.mode=frozen,finetune", "analysis.enabled=false"], isolated_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Joblib" in proc.stdout + proc.stderr  # the runs went through the launcher, not one after another
-    table = collect(tmp_path / "results" / "sweeps")
-    assert len(table) == 4 and set(table["status"]) == {"completed"}
-    assert sorted(zip(table["mode"], table["seed"], strict=True)) == [
-        ("finetune", 1),
-        ("finetune", 2),
-        ("frozen", 1),
-        ("frozen", 2),
-    ]
-    assert (table.loc[table["mode"] == "frozen", "embedding_rows_changed"] == 0).all()
-    assert set(summarise(table)["n"]) == {2}
+    assert (tables[0].parent / "report.html").exists()
 
 
 def test_resume_skips_completed_runs_and_retries_a_killed_one(isolated_env, tmp_path):
@@ -190,12 +172,12 @@ def test_resume_skips_completed_runs_and_retries_a_killed_one(isolated_env, tmp_
     done, killed = sorted(p for p in study.iterdir() if (p / "metrics.json").exists())
     kept = (done / "predictions.csv").stat().st_mtime_ns
     status = json.loads((killed / "metrics.json").read_text())
+    other = run_cli([*grid, "trainer.epochs=2", "resume=true"], isolated_env)  # same folder, another config
+    assert_one_line_failure(other, "2 of 2 runs of this sweep failed", "holds a completed run of another config")
     (killed / "metrics.json").write_text(json.dumps({**status, "status": "running"}))  # as a kill leaves it
 
     refused = run_cli([*grid, "trainer.epochs=1"], isolated_env)  # without resume nothing is overwritten
-    assert_one_line_failure(refused, "already holds a completed run", "resume=true")
-    other = run_cli([*grid, "trainer.epochs=2", "resume=true"], isolated_env)  # same folder, another config
-    assert_one_line_failure(other, "holds a completed run of another config")
+    assert_one_line_failure(refused, "2 of 2 runs", "already holds a completed run", "resume=true")
 
     again = run_cli([*grid, "trainer.epochs=1", "resume=true"], isolated_env)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -28,7 +28,6 @@ logging.getLogger("gensim").setLevel(logging.WARNING)
 
 STATUS_FILE = "metrics.json"
 LOCK_FILE = ".lock"
-_failure: list[str] = []  # why this process's last run failed; read by the sweep callback after each job
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -317,11 +316,6 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return payload
 
 
-def last_failure() -> str | None:
-    """The error of the last run in this process, None when it did not fail."""
-    return _failure[-1] if _failure else None
-
-
 def _in_sweep() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -332,11 +326,13 @@ def _in_sweep() -> bool:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
     """One run; in a sweep a failed run is reported and the sweep goes on (its end lists failures, exits 1)."""
-    _failure.clear()
+    from embedlab.sweep import failures  # not a global here: `python -m embedlab.run` runs this file as __main__
+
+    failures.clear()
     try:
         return float(run(cfg).get("test_accuracy", math.nan))
     except EmbedlabError as exc:
-        _failure.append(str(exc))
+        failures.append(str(exc))
         log.error("%s", exc)
         if _in_sweep():  # the sweep's end prints the one error line and exits non-zero
             return math.nan
@@ -345,7 +341,7 @@ def main(cfg: DictConfig) -> float:
     except Exception:
         if not _in_sweep():
             raise
-        _failure.append(f"{cfg.paths.output_dir}: unexpected error, see its run.log")
+        failures.append(f"{cfg.paths.output_dir}: unexpected error, see its run.log")
         log.exception("run failed: %s", cfg.paths.output_dir)
         return math.nan
 

@@ -24,6 +24,7 @@ from embedlab.jsonio import write_json
 log = logging.getLogger("embedlab")
 
 SWEEP_ID = "EMBEDLAB_SWEEP_ID"  # set by the sweep's process; launchers pass the environment on to their jobs
+failures: list[str] = []  # why this process's last run failed (set by embedlab.run's main), read after each job
 TABLE_COLUMNS = ["task", "embedding", "mode", "model", "seed", "status", "test_accuracy", "train_seconds", "run_dir"]
 
 
@@ -118,9 +119,7 @@ class SweepCallbacks(Callback):
             return  # a single run, not a sweep
         start = json.loads((progress / "start.json").read_text())
         run_dir = Path(config.hydra.runtime.output_dir)
-        from embedlab.run import last_failure
-
-        error = last_failure()
+        error = failures[-1] if failures else None
         status = "failed" if error else job_status(run_dir, float(start["time"]))
         record = {"status": status, "run_dir": str(run_dir), **({"error": error} if error else {})}
         write_json(progress / f"job-{config.hydra.job.num:05d}.json", record)
