@@ -384,7 +384,7 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
         path = _figure_path(out_dir, "learning_curves.png")
         plot_learning_curves(curves, path)
         shown = curves.pivot_table(index=["task", "embedding", "mode"], columns="n_train", values="mean").reset_index()
-        shown.columns = [str(c) for c in shown.columns]
+        shown.columns = [f"n={int(c)}" if isinstance(c, float | int) else str(c) for c in shown.columns]
         parts.append(
             Section(
                 "Learning curves",

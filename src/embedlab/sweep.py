@@ -70,8 +70,8 @@ def progress_line(progress: Path, now: float | None = None) -> str:
     return line
 
 
-def job_status(run_dir: Path, sweep_started: float) -> str:
-    """completed | skipped (completed before this sweep began) | failed | elsewhere | incomplete."""
+def job_status(run_dir: Path, job_started: float) -> str:
+    """completed | skipped (completed before this job began) | failed | elsewhere | incomplete."""
     from embedlab.run import STATUS_FILE, locked_elsewhere
 
     path = run_dir / STATUS_FILE
@@ -80,7 +80,7 @@ def job_status(run_dir: Path, sweep_started: float) -> str:
     except (OSError, json.JSONDecodeError):
         return "broken"
     if status == "completed":
-        return "skipped" if path.stat().st_mtime < sweep_started else "completed"
+        return "skipped" if path.stat().st_mtime < job_started else "completed"
     if status == "running" and locked_elsewhere(run_dir):
         return "elsewhere"
     return status if status == "failed" else "incomplete"
@@ -113,6 +113,9 @@ class SweepCallbacks(Callback):
         except Exception as exc:  # tracking never stops a sweep; each run warns again if it cannot log
             log.warning("MLflow store not prepared: %s", exc)
 
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._job_started = time.time()  # a run completed before this (by an earlier or another sweep) was skipped
+
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         progress = _progress_dir(Path(config.hydra.sweep.dir))
         if not (progress / "start.json").exists():
@@ -120,7 +123,7 @@ class SweepCallbacks(Callback):
         start = json.loads((progress / "start.json").read_text())
         run_dir = Path(config.hydra.runtime.output_dir)
         error = failures[-1] if failures else None
-        status = "failed" if error else job_status(run_dir, float(start["time"]))
+        status = "failed" if error else job_status(run_dir, getattr(self, "_job_started", float(start["time"])))
         record = {"status": status, "run_dir": str(run_dir), **({"error": error} if error else {})}
         write_json(progress / f"job-{config.hydra.job.num:05d}.json", record)
         print(progress_line(progress), file=sys.stderr, flush=True)
