@@ -29,17 +29,21 @@ def data_dir() -> Path:
     return path
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for a CLI run whose results and caches land in tmp_path."""
+def environment_in(root: Path) -> dict[str, str]:
+    """Environment for a CLI run whose results and caches land under root."""
     env = dict(os.environ)
     env.update(
-        EMBEDLAB_RESULTS_DIR=str(tmp_path / "results"),
-        EMBEDLAB_CACHE_DIR=str(tmp_path / "cache"),
-        EMBEDLAB_DATA_DIR=str(tmp_path / "data"),
+        EMBEDLAB_RESULTS_DIR=str(root / "results"),
+        EMBEDLAB_CACHE_DIR=str(root / "cache"),
+        EMBEDLAB_DATA_DIR=str(root / "data"),
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    return environment_in(tmp_path)
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:

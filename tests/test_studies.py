@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import environment_in, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["-m", "experiment=smoke", "+layout=study", "trainer.epochs=1"]
@@ -24,13 +24,7 @@ JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1
 def study(tmp_path_factory):
     """A two-by-two smoke study (2 modes x 2 seeds) run once through the joblib launcher."""
     root = tmp_path_factory.mktemp("study")
-    env = dict(os.environ)
-    env.update(
-        EMBEDLAB_RESULTS_DIR=str(root / "results"),
-        EMBEDLAB_CACHE_DIR=str(root / "cache"),
-        EMBEDLAB_DATA_DIR=str(root / "data"),
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
+    env = environment_in(root)
     proc = run_cli([*STUDY, *JOBLIB, "study=two_by_two", "seed=1,2", "embedding.mode=frozen,finetune"], env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "results" / "two_by_two", proc, env

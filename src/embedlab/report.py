@@ -97,35 +97,19 @@ def _cell_means(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return means.reset_index().rename(columns={"config.task.train_size": "train_size"})
 
 
+def _before_after(*metrics: str) -> list[str]:
+    return [f"{metric}_{space}" for metric in metrics for space in ("initial", "trained")]
+
+
 def intrinsic_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Word-similarity and analogy scores of the run's space before and after training, beside accuracy."""
-    return _cell_means(
-        frame,
-        [
-            "wordsim353_spearman_initial",
-            "wordsim353_spearman_trained",
-            "simlex999_spearman_initial",
-            "simlex999_spearman_trained",
-            "analogy_accuracy_initial",
-            "analogy_accuracy_trained",
-            "test_accuracy",
-        ],
-    )
+    metrics = _before_after("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy")
+    return _cell_means(frame, [*metrics, "test_accuracy"])
 
 
 def semantic_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Antonym and synonym cosines and the class-axis R^2, before and after training."""
-    return _cell_means(
-        frame,
-        [
-            "antonym_cosine_initial",
-            "antonym_cosine_trained",
-            "synonym_cosine_initial",
-            "synonym_cosine_trained",
-            "class_axis_r2_initial",
-            "class_axis_r2_trained",
-        ],
-    )
+    return _cell_means(frame, _before_after("antonym_cosine", "synonym_cosine", "class_axis_r2"))
 
 
 def drift_table(frame: pd.DataFrame) -> pd.DataFrame:
