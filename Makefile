@@ -9,7 +9,7 @@ JOBS ?= 2
 THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format bench-load bench-pretrain
+.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format bench bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ endif
 
 pretrain: ## Train word2vec, GloVe and fastText on the default corpus (imdb_unsup), cached; ARGS adds overrides
 	$(PY) -m embedlab.pretrain -m pretrain=word2vec,fasttext,glove $(ARGS)
+
+bench: ## All benchmarks side by side (results/bench/bench.json, bench.md, scaling.png; ~40 min on 2 cores); ARGS="--only load"
+	$(PY) benchmarks/bench.py $(ARGS)
 
 bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cached (GloVe 6B 100d from the data dir)
 	$(PY) benchmarks/load_vectors.py --vectors "$$($(PY) -c 'from embedlab.config import compose; from embedlab.embeddings import glove6b_source; print(glove6b_source(compose().paths.data_dir, 100).path)')"

@@ -1,0 +1,546 @@
+"""make bench: embedlab side by side with what users would use instead, in one process run.
+
+Writes results/bench/bench.json and bench.md (+ scaling.png). Ratios matter more than seconds on a shared machine;
+each timing is repeated (--repeats, median and range recorded) unless a section says otherwise. Sections:
+
+  load       pretrained vectors: gensim whole file vs embedlab's first restricted load vs its cache (synthetic
+             400,000 x 300 GloVe file of ~1 GB, and the real GloVe 6B 100d top-100k file; 20,000-word vocabulary)
+  fasttext   fastText supervised (default settings, then with GloVe 6B vectors) vs embedlab avg and cnn
+  pretrain   pretraining words/s: embedlab vs gensim Word2Vec / fasttext.train_unsupervised on the same corpus
+  throughput CNN examples/s on SST-2 as shipped and with each speed option (jit_compile, larger batches)
+  sweep      the same 8-run grid one after another and through the joblib launcher at 2 jobs
+  scaling    avg model on IMDB: time and peak memory against training-set size and vocabulary size
+
+    python benchmarks/bench.py [--only load fasttext ...] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+SECTIONS = ["load", "fasttext", "pretrain", "throughput", "sweep", "scaling"]
+QUIET = ["analysis.enabled=false", "tracking.mlflow=false", "tracking.tensorboard=false"]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; its wall seconds, its own peak resident memory (MB, from wait4) and its stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:6])}... failed: {err.read().decode()[-2000:]}")
+        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+
+
+def embedlab_run(overrides: list[str], results: Path) -> tuple[dict[str, Any], float, float]:
+    """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB."""
+    run_dir = results / f"run-{time.time_ns()}"
+    env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cmd = [sys.executable, "-m", "embedlab.run", *overrides, *QUIET, f"hydra.run.dir={run_dir}"]
+    seconds, peak, _ = child(cmd, env)
+    return json.loads((run_dir / "metrics.json").read_text()), seconds, peak
+
+
+# --- 1. loading pretrained vectors ---------------------------------------------------------------------------
+
+
+def synthetic_glove(path: Path, words: int, dim: int, seed: int = 0) -> list[str]:
+    """A GloVe-format text file of random vectors; returns its words in file order."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(words)]
+    with open(path, "w") as handle:
+        for start in range(0, words, 10_000):
+            block = rng.normal(0, 0.4, size=(min(10_000, words - start), dim))
+            lines = (
+                w + " " + " ".join(f"{v:.5f}" for v in row) for w, row in zip(vocabulary[start:], block, strict=False)
+            )
+            handle.write("\n".join(lines) + "\n")
+    return vocabulary
+
+
+def file_words(path: Path) -> list[str]:
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [line.split(" ", 1)[0] for line in handle]
+
+
+def task_vocabulary(words: list[str], size: int = 20_000, missing: int = 2_000) -> list[str]:
+    """A task vocabulary: words spread over the file's frequency ranks, plus some the file lacks."""
+    step = max(1, len(words) // (size - missing))
+    return ["<pad>", "<unk>", *words[::step][: size - missing], *[f"oov{i}" for i in range(missing)]]
+
+
+def bench_load(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from load_vectors import measure
+
+    from embedlab.config import compose
+    from embedlab.embeddings import glove6b_source
+
+    real = glove6b_source(Path(compose().paths.data_dir), 100).path
+    files = {"real_glove6b_100d_top100k": real}
+    if not args.small:
+        log("writing a synthetic 400,000 x 300 GloVe file")
+        synthetic = tmp / "glove.synthetic.400k.300d.txt"
+        synthetic_glove(synthetic, 400_000, 300)
+        files = {"synthetic_400k_300d": synthetic, **files}
+    out: dict[str, Any] = {}
+    for name, path in files.items():
+        vocab_file = tmp / f"{name}.vocab.txt"
+        vocab_file.write_text("\n".join(task_vocabulary(file_words(path))))
+        runs: dict[str, list[dict[str, float]]] = {"gensim_full": [], "embedlab_first": [], "embedlab_cached": []}
+        for repeat in range(args.repeats):
+            log(f"load {name}, repeat {repeat + 1}/{args.repeats}")
+            cache = tmp / f"cache-{name}-{repeat}"
+            runs["gensim_full"].append(measure("gensim", path, vocab_file, cache))
+            runs["embedlab_first"].append(measure("embedlab", path, vocab_file, cache))
+            runs["embedlab_cached"].append(measure("embedlab", path, vocab_file, cache))
+        summary = {
+            key: {
+                "seconds": spread([r["seconds"] for r in values]),
+                "peak_rss_mb": spread([r["peak_rss_mb"] for r in values]),
+                "words": values[0]["words"],
+            }
+            for key, values in runs.items()
+        }
+        gensim, first = summary["gensim_full"], summary["embedlab_first"]
+        summary["speedup_first_vs_gensim"] = gensim["seconds"]["median"] / first["seconds"]["median"]
+        summary["memory_first_vs_gensim"] = first["peak_rss_mb"]["median"] / gensim["peak_rss_mb"]["median"]
+        summary["file_mb"] = path.stat().st_size / 2**20
+        out[name] = summary
+    return out
+
+
+# --- 2. fastText supervised vs embedlab avg / cnn -----------------------------------------------------------
+
+
+def task_splits(task: str) -> tuple[Any, Any]:
+    from omegaconf import OmegaConf
+
+    from embedlab.config import compose
+    from embedlab.datasets import load_raw
+    from embedlab.splits import prepare
+    from embedlab.text import Tokenizer
+
+    cfg = compose([f"task={task}"])
+    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
+    data = prepare(load_raw(task_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)), task_cfg, 42)
+    return data, Tokenizer(**task_cfg["tokenizer"])
+
+
+def fasttext_file(path: Path, split: Any, tokenizer: Any) -> Path:
+    path.write_text(
+        "".join(
+            f"__label__{label} {' '.join(tokenizer(text))}\n"
+            for text, label in zip(split.texts, split.labels, strict=True)
+        )
+    )
+    return path
+
+
+def glove_vec_file(path: Path, words: set[str]) -> Path:
+    """GloVe 6B 100d restricted to the task's words, in fastText's .vec format (header line)."""
+    import gzip
+
+    from embedlab.config import compose
+    from embedlab.embeddings import glove6b_source
+
+    source = glove6b_source(Path(compose().paths.data_dir), 100).path
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt", encoding="utf-8") as handle:
+        lines = [line for line in handle if line.split(" ", 1)[0] in words]
+    path.write_text(f"{len(lines)} 100\n" + "".join(lines))
+    return path
+
+
+def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    import fasttext
+
+    out: dict[str, Any] = {}
+    for task in ("sst2", "clickbait"):
+        data, tokenizer = task_splits(task)
+        train = fasttext_file(tmp / f"{task}.train.txt", data.train, tokenizer)
+        test = fasttext_file(tmp / f"{task}.test.txt", data.test, tokenizer)
+        vocab = {w for text in data.train.texts for w in tokenizer(text)}
+        vec = glove_vec_file(tmp / f"{task}.glove.vec", vocab)
+        rows: dict[str, Any] = {}
+        for name, extra in (
+            ("fasttext_default", {}),
+            ("fasttext_glove6b", {"pretrainedVectors": str(vec), "dim": 100}),
+        ):
+            seconds, accuracy = [], []
+            for repeat in range(args.repeats):
+                log(f"fastText supervised {task} {name}, repeat {repeat + 1}/{args.repeats}")
+                started = time.perf_counter()
+                model = fasttext.train_supervised(input=str(train), thread=2, verbose=0, seed=repeat, **extra)
+                seconds.append(time.perf_counter() - started)
+                accuracy.append(model.test(str(test))[1])
+            rows[name] = {"train_seconds": spread(seconds), "test_accuracy": spread(accuracy), "epochs": 5}
+        for model in ("avg", "cnn"):
+            for arm in ("scratch", "glove6b_frozen"):
+                repeats = args.repeats if model == "avg" else args.cnn_repeats
+                runs = []
+                for repeat in range(repeats):
+                    log(f"embedlab {task} {model} {arm}, repeat {repeat + 1}/{repeats}")
+                    metrics, wall, peak = embedlab_run([f"task={task}", f"model={model}", f"+arm={arm}"], tmp / "runs")
+                    runs.append((metrics, wall, peak))
+                rows[f"embedlab_{model}_{arm}"] = {
+                    "train_seconds": spread([m["train_seconds"] for m, _, _ in runs]),
+                    "seconds_per_epoch": spread([m["train_seconds"] / m["epochs_run"] for m, _, _ in runs]),
+                    "test_accuracy": spread([m["test_accuracy"] for m, _, _ in runs]),
+                    "epochs": runs[0][0]["epochs_run"],
+                    "process_seconds": spread([w for _, w, _ in runs]),
+                    "peak_rss_mb": spread([p for _, _, p in runs]),
+                }
+        per_epoch_fasttext = rows["fasttext_default"]["train_seconds"]["median"] / 5
+        rows["avg_epoch_vs_fasttext_epoch"] = (
+            rows["embedlab_avg_scratch"]["seconds_per_epoch"]["median"] / per_epoch_fasttext
+        )
+        rows["cnn_best_minus_fasttext_best_accuracy"] = max(
+            rows[f"embedlab_cnn_{a}"]["test_accuracy"]["median"] for a in ("scratch", "glove6b_frozen")
+        ) - max(rows[f"fasttext_{v}"]["test_accuracy"]["median"] for v in ("default", "glove6b"))
+        out[task] = rows
+    return out
+
+
+# --- 3. pretraining throughput -----------------------------------------------------------------------------
+
+
+def bench_pretrain(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+    from pretrain_overhead import direct_fasttext, direct_word2vec
+
+    from embedlab.config import compose
+    from embedlab.corpora import tokenized_corpus
+    from embedlab.pretrain import ensure_pretrained
+    from embedlab.text import Tokenizer
+
+    cfg = compose(["corpus=imdb_unsup"])
+    corpus_cfg = OmegaConf.to_container(cfg.corpus, resolve=True)
+    data_dir, cache_dir = Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
+    full = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    subset = tmp / "corpus_subset.txt"  # the first documents of the tokenized corpus: same text, shorter runs
+    with open(full.path) as source, open(subset, "w") as target:
+        for i, line in enumerate(source):
+            if i >= args.pretrain_docs:
+                break
+            target.write(line)
+    out: dict[str, Any] = {"documents": args.pretrain_docs}
+    for algorithm in ("word2vec", "fasttext"):
+        harness, direct = [], []
+        tokens = 0
+        for repeat in range(args.repeats):
+            log(f"pretrain {algorithm}, repeat {repeat + 1}/{args.repeats}")
+            run_cfg = compose(
+                [
+                    f"pretrain={algorithm}",
+                    "corpus=text",
+                    f"corpus.path={subset}",
+                    "pretrain.epochs=1",
+                    f"pretrain.seed={time.time_ns() % 2**31}",  # a fresh cache key: the harness really trains
+                    f"paths.cache_dir={tmp / 'pretrain-cache'}",
+                ]
+            )
+            c = OmegaConf.to_container(run_cfg.corpus, resolve=True)
+            p = OmegaConf.to_container(run_cfg.pretrain, resolve=True)
+            corpus = tokenized_corpus(c, Tokenizer(**c["tokenizer"]), data_dir, tmp / "pretrain-cache")
+            tokens = corpus.tokens
+            harness.append(
+                corpus.tokens / ensure_pretrained(c, p, data_dir, tmp / "pretrain-cache").report["train_seconds"]
+            )
+            direct.append(
+                corpus.tokens / (direct_word2vec if algorithm == "word2vec" else direct_fasttext)(corpus.path, p)
+            )
+        out[algorithm] = {
+            "tokens": tokens,
+            "harness_words_per_s": spread(harness),
+            "direct_words_per_s": spread(direct),
+            "overhead": 1 - statistics.median(harness) / statistics.median(direct),
+        }
+    return out
+
+
+# --- 4. training throughput --------------------------------------------------------------------------------
+
+SPEED_OPTIONS = {
+    "shipped (batch 50)": [],
+    "jit_compile": ["trainer.jit_compile=true"],
+    "batch 100": ["trainer.batch_size=100"],
+    "batch 200": ["trainer.batch_size=200"],
+}
+
+
+def bench_throughput(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, overrides in SPEED_OPTIONS.items():
+        runs = []
+        for repeat in range(args.repeats):
+            log(f"CNN SST-2 throughput, {name}, repeat {repeat + 1}/{args.repeats}")
+            base = ["task=sst2", "model=cnn", "trainer.epochs=3", "trainer.patience=null", f"seed={repeat + 1}"]
+            runs.append(embedlab_run([*base, *overrides], tmp / "runs")[0])
+        out[name] = {
+            "examples_per_second": spread([m["examples_per_second"] for m in runs]),
+            "test_accuracy_after_3_epochs": spread([m["test_accuracy"] for m in runs]),
+        }
+    shipped = out["shipped (batch 50)"]["examples_per_second"]["median"]
+    for values in out.values():
+        values["speedup"] = values["examples_per_second"]["median"] / shipped
+    return out
+
+
+# --- 5. sweep throughput -----------------------------------------------------------------------------------
+
+
+def bench_sweep(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    grid = [
+        "-m",
+        "experiment=seed_question",
+        "task=sst2",
+        "+arm=scratch,glove6b_frozen,word2vec_frozen,fasttext_finetune",
+        "seed=1,2",
+        "trainer.epochs=3",
+        "trainer.patience=null",
+        *QUIET,
+    ]
+    env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(tmp / "sweeps"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    out: dict[str, Any] = {"runs": 8}
+    for name, extra in (
+        ("sequential", ["study=sequential"]),
+        ("joblib_2_jobs", ["study=joblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]),
+    ):
+        log(f"sweep of 8 runs, {name}")
+        seconds, peak, _ = child([sys.executable, "-m", "embedlab.run", *grid, *extra], env)
+        out[name] = {"seconds": seconds, "peak_rss_mb_largest_process": peak}
+    out["speedup"] = out["sequential"]["seconds"] / out["joblib_2_jobs"]["seconds"]
+    return out
+
+
+# --- 6. scaling --------------------------------------------------------------------------------------------
+
+
+def bench_scaling(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    base = ["task=imdb", "model=avg", "task.vocab.min_count=1", "seed=1"]
+    points: dict[str, list[dict[str, float]]] = {"train_size": [], "vocab_size": []}
+    for size in ("1000", "5000", "null"):  # null: all 22,500 (IMDB's 25,000 less the 10% dev split)
+        log(f"scaling: IMDB avg, {size} training reviews")
+        metrics, wall, peak = embedlab_run(
+            [*base, f"task.train_size={size}", "task.vocab.max_size=50000"], tmp / "runs"
+        )
+        points["train_size"].append(
+            {
+                "x": metrics["n_train"],
+                "seconds_per_epoch": metrics["train_seconds"] / metrics["epochs_run"],
+                "process_seconds": wall,
+                "peak_rss_mb": peak,
+                "vocab_size": metrics["vocab_size"],
+                "test_accuracy": metrics["test_accuracy"],
+            }
+        )
+    for vocab in (10_000, 50_000, 200_000):
+        log(f"scaling: IMDB avg, vocabulary capped at {vocab}")
+        metrics, wall, peak = embedlab_run([*base, f"task.vocab.max_size={vocab}"], tmp / "runs")
+        points["vocab_size"].append(
+            {
+                "x": metrics["vocab_size"],
+                "cap": vocab,
+                "seconds_per_epoch": metrics["train_seconds"] / metrics["epochs_run"],
+                "process_seconds": wall,
+                "peak_rss_mb": peak,
+                "test_accuracy": metrics["test_accuracy"],
+            }
+        )
+    out: dict[str, Any] = {"points": points, "exponents": {}}
+    for axis, rows in points.items():
+        x = np.log([r["x"] for r in rows])
+        for measure in ("seconds_per_epoch", "peak_rss_mb"):
+            out["exponents"][f"{measure}~{axis}"] = float(np.polyfit(x, np.log([r[measure] for r in rows]), 1)[0])
+    return out
+
+
+def plot_scaling(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, (axis, rows) in zip(axes, result["points"].items(), strict=True):
+        x = [r["x"] for r in rows]
+        for measure, marker in (("seconds_per_epoch", "o"), ("peak_rss_mb", "s")):
+            k = result["exponents"][f"{measure}~{axis}"]
+            ax.loglog(x, [r[measure] for r in rows], marker=marker, label=f"{measure} (exponent {k:.2f})")
+        ax.set_xlabel(axis.replace("_", " ") + " (log)")
+        ax.set_title(f"IMDB avg model vs {axis.replace('_', ' ')}")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"# embedlab benchmarks ({report['date']}, {report['machine']})", ""]
+    r = report["results"]
+    if "load" in r:
+        lines += [
+            "## Loading pretrained vectors (20,000-word vocabulary)",
+            "",
+            "| file | gensim whole file s / MB | embedlab first s / MB | cached s | first vs gensim |",
+            "|---|---|---|---|---|",
+        ]
+        for name, s in r["load"].items():
+            lines.append(
+                f"| {name} ({s['file_mb']:.0f} MB) | {s['gensim_full']['seconds']['median']:.2f} / {s['gensim_full']['peak_rss_mb']['median']:.0f} "
+                f"| {s['embedlab_first']['seconds']['median']:.2f} / {s['embedlab_first']['peak_rss_mb']['median']:.0f} "
+                f"| {s['embedlab_cached']['seconds']['median']:.3f} | {s['speedup_first_vs_gensim']:.1f}x faster, "
+                f"{s['memory_first_vs_gensim']:.2f} of the memory |"
+            )
+        lines.append("")
+    if "fasttext" in r:
+        lines += [
+            "## fastText supervised vs embedlab",
+            "",
+            "| task | model | test accuracy | train s | s/epoch |",
+            "|---|---|---|---|---|",
+        ]
+        for task, rows in r["fasttext"].items():
+            for name, row in rows.items():
+                if not isinstance(row, dict):
+                    continue
+                per_epoch = row.get("seconds_per_epoch", {}).get(
+                    "median", row["train_seconds"]["median"] / row["epochs"]
+                )
+                lines.append(
+                    f"| {task} | {name} | {row['test_accuracy']['median']:.4f} | {row['train_seconds']['median']:.1f} | {per_epoch:.2f} |"
+                )
+            lines.append(f"| {task} | avg epoch / fastText epoch | {rows['avg_epoch_vs_fasttext_epoch']:.1f}x | | |")
+            lines.append(
+                f"| {task} | best CNN - best fastText accuracy | {rows['cnn_best_minus_fasttext_best_accuracy']:+.4f} | | |"
+            )
+        lines.append("")
+    if "pretrain" in r:
+        lines += [
+            f"## Pretraining throughput ({r['pretrain']['documents']} IMDB documents, 1 epoch)",
+            "",
+            "| algorithm | embedlab words/s | direct words/s | overhead |",
+            "|---|---|---|---|",
+        ]
+        for algorithm in ("word2vec", "fasttext"):
+            s = r["pretrain"][algorithm]
+            lines.append(
+                f"| {algorithm} | {s['harness_words_per_s']['median']:,.0f} | {s['direct_words_per_s']['median']:,.0f} | {100 * s['overhead']:+.1f}% |"
+            )
+        lines.append("")
+    if "throughput" in r:
+        lines += [
+            "## CNN training throughput, SST-2 (3 epochs)",
+            "",
+            "| option | examples/s | speed-up | accuracy after 3 epochs |",
+            "|---|---|---|---|",
+        ]
+        for name, s in r["throughput"].items():
+            lines.append(
+                f"| {name} | {s['examples_per_second']['median']:,.0f} | {s['speedup']:.2f}x | {s['test_accuracy_after_3_epochs']['median']:.4f} |"
+            )
+        lines.append("")
+    if "sweep" in r:
+        s = r["sweep"]
+        lines += [
+            "## Sweep throughput (8 SST-2 runs, 3 epochs each)",
+            "",
+            f"sequential {s['sequential']['seconds']:.0f} s, joblib 2 jobs x 1 thread {s['joblib_2_jobs']['seconds']:.0f} s: {s['speedup']:.2f}x",
+            "",
+        ]
+    if "scaling" in r:
+        lines += [
+            "## Scaling (IMDB, avg model)",
+            "",
+            "| axis | x | s/epoch | peak MB | accuracy |",
+            "|---|---|---|---|---|",
+        ]
+        for axis, rows in r["scaling"]["points"].items():
+            for row in rows:
+                lines.append(
+                    f"| {axis} | {row['x']} | {row['seconds_per_epoch']:.2f} | {row['peak_rss_mb']:.0f} | {row['test_accuracy']:.4f} |"
+                )
+        lines.append("")
+        lines.append(
+            "Fitted log-log exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in r["scaling"]["exponents"].items())
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cnn-repeats", type=int, default=1, help="repeats of the CNN runs against fastText")
+    parser.add_argument("--pretrain-docs", type=int, default=10_000)
+    parser.add_argument("--small", action="store_true", help="skip the 1 GB synthetic vectors file")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    args = parser.parse_args()
+    from embedlab.config import export_locations
+
+    export_locations()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "repeats": args.repeats,
+        "results": {},
+        "seconds": {},
+    }
+    functions = {
+        "load": bench_load,
+        "fasttext": bench_fasttext,
+        "pretrain": bench_pretrain,
+        "throughput": bench_throughput,
+        "sweep": bench_sweep,
+        "scaling": bench_scaling,
+    }
+    with tempfile.TemporaryDirectory(prefix="embedlab-bench-") as tmp:
+        for section in args.only:
+            started = time.perf_counter()
+            report["results"][section] = functions[section](args, Path(tmp))
+            report["seconds"][section] = time.perf_counter() - started
+            log(f"{section} done in {report['seconds'][section]:.0f} s")
+    if "scaling" in report["results"]:
+        plot_scaling(report["results"]["scaling"], args.out / "scaling.png")
+    partial = sorted(set(SECTIONS) - set(args.only))
+    name = "bench" if not partial else "bench-" + "-".join(args.only)
+    (args.out / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (args.out / f"{name}.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
