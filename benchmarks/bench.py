@@ -181,9 +181,18 @@ def glove_vec_file(path: Path, words: set[str]) -> Path:
     return path
 
 
-def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    import fasttext
+FASTTEXT_CHILD = r"""
+import json, sys, time
+import fasttext
+train, test, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+started = time.perf_counter()
+model = fasttext.train_supervised(input=train, thread=2, verbose=0, **extra)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "accuracy": model.test(test)[1]}))
+"""
 
+
+def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for task in ("sst2", "clickbait"):
         data, tokenizer = task_splits(task)
@@ -196,14 +205,22 @@ def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             ("fasttext_default", {}),
             ("fasttext_glove6b", {"pretrainedVectors": str(vec), "dim": 100}),
         ):
-            seconds, accuracy = [], []
+            seconds, accuracy, peaks = [], [], []
             for repeat in range(args.repeats):
                 log(f"fastText supervised {task} {name}, repeat {repeat + 1}/{args.repeats}")
-                started = time.perf_counter()
-                model = fasttext.train_supervised(input=str(train), thread=2, verbose=0, seed=repeat, **extra)
-                seconds.append(time.perf_counter() - started)
-                accuracy.append(model.test(str(test))[1])
-            rows[name] = {"train_seconds": spread(seconds), "test_accuracy": spread(accuracy), "epochs": 5}
+                # a fresh process each time: fasttext 0.9.3 trained twice in one process often stops with
+                # "Encountered NaN" (8 of 8 fresh processes trained, 5 of 8 in-process repeats failed)
+                _, peak, out = child([sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), json.dumps(extra)])
+                result = json.loads(out.strip().splitlines()[-1])
+                seconds.append(result["seconds"])
+                accuracy.append(result["accuracy"])
+                peaks.append(peak)
+            rows[name] = {
+                "train_seconds": spread(seconds),
+                "test_accuracy": spread(accuracy),
+                "peak_rss_mb": spread(peaks),
+                "epochs": 5,
+            }
         for model in ("avg", "cnn"):
             for arm in ("scratch", "glove6b_frozen"):
                 repeats = args.repeats if model == "avg" else args.cnn_repeats
@@ -526,18 +543,24 @@ def main() -> int:
         "sweep": bench_sweep,
         "scaling": bench_scaling,
     }
+    target = args.out / "bench.json"
+    if target.exists():  # sections measured earlier stay; each says when it was measured
+        previous = json.loads(target.read_text())
+        report["results"] = previous.get("results", {})
+        report["seconds"] = previous.get("seconds", {})
+        report["measured"] = previous.get("measured", {})
+    report.setdefault("measured", {})
     with tempfile.TemporaryDirectory(prefix="embedlab-bench-") as tmp:
         for section in args.only:
             started = time.perf_counter()
             report["results"][section] = functions[section](args, Path(tmp))
             report["seconds"][section] = time.perf_counter() - started
+            report["measured"][section] = time.strftime("%Y-%m-%d %H:%M")
             log(f"{section} done in {report['seconds'][section]:.0f} s")
+            target.write_text(json.dumps(report, indent=2))  # written after each section: a crash loses one
+            (args.out / "bench.md").write_text(markdown(report))
     if "scaling" in report["results"]:
         plot_scaling(report["results"]["scaling"], args.out / "scaling.png")
-    partial = sorted(set(SECTIONS) - set(args.only))
-    name = "bench" if not partial else "bench-" + "-".join(args.only)
-    (args.out / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (args.out / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
     return 0
 
