@@ -210,8 +210,8 @@ def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 log(f"fastText supervised {task} {name}, repeat {repeat + 1}/{args.repeats}")
                 # a fresh process each time: fasttext 0.9.3 trained twice in one process often stops with
                 # "Encountered NaN" (8 of 8 fresh processes trained, 5 of 8 in-process repeats failed)
-                _, peak, out = child([sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), json.dumps(extra)])
-                result = json.loads(out.strip().splitlines()[-1])
+                _, peak, printed = child([sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), json.dumps(extra)])
+                result = json.loads(printed.strip().splitlines()[-1])
                 seconds.append(result["seconds"])
                 accuracy.append(result["accuracy"])
                 peaks.append(peak)
