@@ -44,19 +44,40 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
+HWM_WRAPPER = r"""
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def report():
+    with open(out, "w") as handle:
+        handle.write(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+atexit.register(report)
+if sys.argv[1] == "-m":
+    sys.argv = sys.argv[2:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    code = sys.argv.pop(2)
+    sys.argv = sys.argv[1:]
+    exec(compile(code, "<child>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; its wall seconds, its own peak resident memory (MB, from wait4) and its stdout."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+    """Run `python -m module ...` or `python -c code ...`: wall seconds, its own peak resident memory (MB) and stdout.
+
+    The peak is the child's VmHWM, written at its exit: ru_maxrss from wait4 would carry this (larger) process's
+    high-water mark, which Linux copies into a child across fork and exec.
+    """
+    assert cmd[0] == sys.executable and cmd[1] in ("-m", "-c"), cmd
+    with tempfile.TemporaryDirectory() as tmp:
+        hwm = Path(tmp) / "hwm"
+        started = time.perf_counter()
+        process = subprocess.run(
+            [sys.executable, "-c", HWM_WRAPPER, str(hwm), *cmd[1:]], env=env, capture_output=True, text=True
+        )
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
         if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[:6])}... failed: {err.read().decode()[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+            raise RuntimeError(f"{' '.join(cmd[:6])}... failed: {process.stderr[-2000:]}")
+        return seconds, int(hwm.read_text()) / 1024, process.stdout
 
 
 def embedlab_run(overrides: list[str], results: Path) -> tuple[dict[str, Any], float, float]:
@@ -210,7 +231,9 @@ def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 log(f"fastText supervised {task} {name}, repeat {repeat + 1}/{args.repeats}")
                 # a fresh process each time: fasttext 0.9.3 trained twice in one process often stops with
                 # "Encountered NaN" (8 of 8 fresh processes trained, 5 of 8 in-process repeats failed)
-                _, peak, printed = child([sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), json.dumps(extra)])
+                _, peak, printed = child(
+                    [sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), json.dumps(extra)]
+                )
                 result = json.loads(printed.strip().splitlines()[-1])
                 seconds.append(result["seconds"])
                 accuracy.append(result["accuracy"])

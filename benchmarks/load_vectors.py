@@ -31,7 +31,8 @@ else:
     vocab = Vocabulary(tuple(words), tuple([0, 0] + [1] * (len(words) - 2)))
     n = len(load_pretrained(VectorSource(Path(path)), vocab, "glove", None, Path(cache_dir)).words)
 seconds = time.perf_counter() - started
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the spawning process's high-water mark into ru_maxrss across fork and exec
+peak_mb = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, "words": n}))
 """
 
