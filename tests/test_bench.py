@@ -26,7 +26,8 @@ def test_task_vocabulary_spreads_over_the_file_and_adds_missing_words():
     words = [f"w{i}" for i in range(100_000)]
     vocab = bench.task_vocabulary(words, size=20_000, missing=2_000)
     assert vocab[:2] == ["<pad>", "<unk>"] and len(vocab) == 20_002 and len(set(vocab)) == len(vocab)
-    found = [w for w in vocab if w in set(words)]
+    in_file = set(words)
+    found = [w for w in vocab if w in in_file]
     assert len(found) == 18_000 and found[-1] == "w89995"  # every fifth word, reaching the rare end
     assert sum(w.startswith("oov") for w in vocab) == 2_000
 
