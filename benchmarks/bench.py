@@ -163,20 +163,6 @@ def bench_load(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 # --- 2. fastText supervised vs embedlab avg / cnn -----------------------------------------------------------
 
 
-def task_splits(task: str) -> tuple[Any, Any]:
-    from omegaconf import OmegaConf
-
-    from embedlab.config import compose
-    from embedlab.datasets import load_raw
-    from embedlab.splits import prepare
-    from embedlab.text import Tokenizer
-
-    cfg = compose([f"task={task}"])
-    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
-    data = prepare(load_raw(task_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)), task_cfg, 42)
-    return data, Tokenizer(**task_cfg["tokenizer"])
-
-
 def fasttext_file(path: Path, split: Any, tokenizer: Any) -> Path:
     path.write_text(
         "".join(
@@ -214,9 +200,11 @@ print(json.dumps({"seconds": seconds, "accuracy": model.test(test)[1]}))
 
 
 def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from load_vectors import task_data
+
     out: dict[str, Any] = {}
     for task in ("sst2", "clickbait"):
-        data, tokenizer = task_splits(task)
+        data, tokenizer = task_data(task, seed=42)
         train = fasttext_file(tmp / f"{task}.train.txt", data.train, tokenizer)
         test = fasttext_file(tmp / f"{task}.test.txt", data.test, tokenizer)
         vocab = {w for text in data.train.texts for w in tokenizer(text)}

@@ -47,18 +47,25 @@ def measure(mode: str, vectors: Path, vocab_file: Path, cache_dir: Path) -> dict
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def task_vocabulary(task: str) -> list[str]:
+def task_data(task: str, seed: int = 0) -> tuple:
+    """A task's prepared splits and its tokenizer, as a run of that task with this seed gets them."""
     from omegaconf import OmegaConf
 
     from embedlab.config import compose
     from embedlab.datasets import load_raw
     from embedlab.splits import prepare
-    from embedlab.text import Tokenizer, Vocabulary
+    from embedlab.text import Tokenizer
 
     cfg = compose([f"task={task}"])
     task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
-    data = prepare(load_raw(task_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)), task_cfg, 0)
-    tokenizer = Tokenizer(**task_cfg["tokenizer"])
+    data = prepare(load_raw(task_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)), task_cfg, seed)
+    return data, Tokenizer(**task_cfg["tokenizer"])
+
+
+def task_vocabulary(task: str) -> list[str]:
+    from embedlab.text import Vocabulary
+
+    data, tokenizer = task_data(task)
     return list(Vocabulary.build(tokenizer(t) for t in data.train.texts).words)
 
 

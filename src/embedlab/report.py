@@ -299,7 +299,7 @@ def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
             "Tasks: "
             + "; ".join(
                 f"{task} (train {int(g['n_train'].max())}, dev {int(g['n_dev'].iloc[0])}, "
-                f"test {int(g['n_test'].iloc[0])}" + (f", from {_data_files(g)}" if _data_files(g) else "") + ")"
+                f"test {int(g['n_test'].iloc[0])}{_data_files(g)})"
                 for task, g in done.groupby("task")
             )
             + "."
@@ -316,9 +316,10 @@ def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
 
 
 def _data_files(group: pd.DataFrame) -> str:
+    """', from <the task's data files>' as the runs' configs name them, or nothing."""
     columns = [c for c in group.columns if c.startswith("config.task.files.") and not c.endswith("archive")]
     files = sorted({str(v) for c in columns for v in group[c].dropna().unique() if str(v) not in ("", "None")})
-    return ", ".join(files)
+    return f", from {', '.join(files)}" if files else ""
 
 
 def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None = None) -> list[Section]:
@@ -495,9 +496,25 @@ def write_report(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def publish(
+    folder: Path, out_dir: Path | None = None, cache_dir: Path | None = None, title: str | None = None
+) -> tuple[dict[str, Path], pd.DataFrame]:
+    """Everything a study folder gets, from its run directories alone: the results table (runs.parquet/csv,
+    cells.csv, paired.csv), projection_<task>.png per task, report.md/html. The sweep's end and `make report` call
+    this; returns the files written and the table."""
     from embedlab.results import build_locked
     from embedlab.sweep import projection_figures
+
+    out_dir = Path(out_dir) if out_dir is not None else Path(folder)
+    written, frame = build_locked(folder, out_dir)
+    for figure in projection_figures(frame, out_dir, cache_dir):
+        written[figure.name] = figure
+    written.update(write_report(folder, out_dir, frame, title))
+    return written, frame
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from embedlab.results import status_counts
 
     parser = argparse.ArgumentParser(description="Results table and comparison report of a study's runs.")
     parser.add_argument("folder", type=Path, help="a study or sweep folder (run directories at any depth)")
@@ -506,16 +523,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None, help="memo of projections (default: none)")
     args = parser.parse_args(argv)
     try:
-        written, frame = build_locked(args.folder, args.out)
-        out_dir = args.out or args.folder
-        projection_figures(frame, out_dir, args.cache_dir)
-        report = write_report(args.folder, out_dir, frame, args.title)
+        written, frame = publish(args.folder, args.out, args.cache_dir, args.title)
     except EmbedlabError as exc:
         print(f"embedlab: error: {exc}", file=sys.stderr)
         return 2
-    counts = frame["status"].value_counts().to_dict()
-    print(f"{len(frame)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
-    for path in [*written.values(), *report.values()]:
+    print(status_counts(frame))
+    for path in written.values():
         print(path)
     return 0
 

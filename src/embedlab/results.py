@@ -28,10 +28,11 @@ CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cel
 SOURCE = ["embedding", "mode"]
 
 
-def _flatten(prefix: str, value: object, out: dict[str, object]) -> None:
+def flatten(prefix: str, value: object, out: dict[str, object]) -> None:
+    """Nested config into dotted keys below prefix; lists as JSON text."""
     if isinstance(value, dict):
         for key, inner in value.items():
-            _flatten(f"{prefix}.{key}", inner, out)
+            flatten(f"{prefix}.{key}", inner, out)
     elif isinstance(value, list):
         out[prefix] = json.dumps(value)
     else:
@@ -50,7 +51,7 @@ def read_run(run_dir: Path) -> dict[str, object]:
     config_path = run_dir / "config.yaml"
     if config_path.exists():
         try:
-            _flatten("config", yaml.safe_load(config_path.read_text()) or {}, row)
+            flatten("config", yaml.safe_load(config_path.read_text()) or {}, row)
         except yaml.YAMLError as exc:
             row["status"], row["error"] = "broken", f"config.yaml: {exc}"
     row["status"] = row.get("status") if row.get("status") in ("completed", "failed", "broken") else "incomplete"
@@ -220,6 +221,12 @@ def build_locked(folder: Path, out_dir: Path | None = None) -> tuple[dict[str, P
         return build(folder, out_dir, frame), frame
 
 
+def status_counts(frame: pd.DataFrame) -> str:
+    """'54 runs (2 failed, 52 completed)'."""
+    counts = frame["status"].value_counts().to_dict()
+    return f"{len(frame)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Results table, summary over seeds and paired comparisons.")
     parser.add_argument("folder", type=Path, help="a sweep or study folder (run directories at any depth)")
@@ -230,9 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmbedlabError as exc:
         print(f"embedlab: error: {exc}", file=sys.stderr)
         return 2
-    frame = pd.read_csv(written["runs.csv"], usecols=["status"])
-    counts = frame["status"].value_counts().to_dict()
-    print(f"{len(frame)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
+    print(status_counts(pd.read_csv(written["runs.csv"], usecols=["status"])))
     for path in written.values():
         print(path)
     return 0

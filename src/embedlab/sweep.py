@@ -130,26 +130,27 @@ class SweepCallbacks(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from embedlab.errors import EmbedlabError
-        from embedlab.report import write_report
-        from embedlab.results import build_locked
+        from embedlab.report import publish
 
         folder = Path(config.hydra.sweep.dir)
         progress = _progress_dir(folder)
         mine = [json.loads(p.read_text()) for p in sorted(progress.glob("job-*.json"))]
+        cache_dir = OmegaConf.select(config, "paths.cache_dir")
         try:
-            written, frame = build_locked(folder)
+            written, frame = publish(
+                folder, cache_dir=Path(cache_dir) if cache_dir else None, title=OmegaConf.select(config, "study")
+            )
         except EmbedlabError as exc:
             print(f"embedlab: no results table: {exc}", file=sys.stderr, flush=True)
             return
         shown = frame.reindex(columns=[c for c in TABLE_COLUMNS if c in frame.columns]).copy()
         shown["run_dir"] = shown["run_dir"].map(lambda p: os.path.relpath(p, folder))
         print(f"\nRuns in {folder}:\n{shown.to_string(index=False)}", flush=True)
-        cache_dir = OmegaConf.select(config, "paths.cache_dir")
-        for figure in projection_figures(frame, folder, Path(cache_dir) if cache_dir else None):
-            print(f"sentence projections compared: {figure}", flush=True)
-        report = write_report(folder, frame=frame, title=OmegaConf.select(config, "study"))
+        for name, path in written.items():
+            if name.startswith("projection_"):
+                print(f"sentence projections compared: {path}", flush=True)
         print(f"results table: {written['runs.parquet']} (+ runs.csv, cells.csv, paired.csv)", flush=True)
-        print(f"report: {report['report.md']} and {report['report.html']}", flush=True)
+        print(f"report: {written['report.md']} and {written['report.html']}", flush=True)
         failed = [m for m in mine if m["status"] in ("failed", "broken", "incomplete")]
         if failed:
             print(

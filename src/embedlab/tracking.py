@@ -59,14 +59,6 @@ def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> No
         _client(tracking_uri(cfg, results_dir), experiment, results_dir)
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
-    else:
-        out[prefix] = (json.dumps(value) if isinstance(value, list) else str(value))[:500]
-
-
 def log_run(
     cfg: dict[str, Any], results_dir: Path, experiment: str, run_name: str, config: dict[str, Any], out_dir: Path
 ) -> str | None:
@@ -87,21 +79,23 @@ def log_run(
 
 
 def _log(uri: str, experiment: str, results_dir: Path, run_name: str, config: dict[str, Any], out_dir: Path) -> str:
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
+
+    from embedlab.results import flatten
 
     client, experiment_id = _client(uri, experiment, results_dir)
     payload = json.loads((out_dir / "metrics.json").read_text())
     status = payload.get("status")
-    params: dict[str, str] = {}
-    _flatten("", config, params)
+    flat: dict[str, object] = {}
+    flatten("config", config, flat)  # the results table's config.<key> columns, as MLflow params
+    params = {key.removeprefix("config."): str(value)[:500] for key, value in flat.items()}
     now = int(time.time() * 1000)
     metrics = [
         Metric(key.replace("+", "plus"), float(value), now, 0)
         for key, value in payload.items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     ]
-    tags = [RunTag("run_dir", str(out_dir)), RunTag("status", str(status))]
-    run = client.create_run(experiment_id, run_name=run_name, tags={t.key: t.value for t in tags})
+    run = client.create_run(experiment_id, run_name=run_name, tags={"run_dir": str(out_dir), "status": str(status)})
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()], metrics=metrics)
     history = out_dir / "history.csv"
     if history.exists():
