@@ -10,6 +10,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from conftest import run_cli
+from embedlab.errors import EmbedlabError
 
 EXPECTED_FILES = {
     "config.yaml",
@@ -192,3 +193,19 @@ def test_slurm_launcher_config_composes_to_the_submitit_plugin(isolated_env):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in proc.stdout
     assert "partition: cpu" in proc.stdout and "cpus_per_task: 2" in proc.stdout
+
+
+def test_a_completed_run_counts_as_the_same_config_wherever_the_checkout_and_data_live(tmp_path):
+    from embedlab.run import earlier_attempt
+
+    def config(root: str, epochs: int) -> str:
+        paths = f"paths:\n  root_dir: {root}\n  data_dir: {root}/data\n"
+        return f"seed: 1\nresume: true\ntrainer:\n  epochs: {epochs}\n{paths}"
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(config("/old/checkout", 3))
+    (run / "metrics.json").write_text(json.dumps({"status": "completed", "test_accuracy": 0.8}))
+    assert earlier_attempt(run, config("/new/checkout", 3), resume=True)["test_accuracy"] == 0.8
+    with pytest.raises(EmbedlabError, match="holds a completed run of another config"):
+        earlier_attempt(run, config("/new/checkout", 4), resume=True)

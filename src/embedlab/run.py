@@ -185,11 +185,14 @@ def analyse(
     return summary
 
 
-def _without_resume(config_text: str) -> dict[str, Any]:
+def _comparable(config_text: str) -> dict[str, Any]:
+    """The config that decides a run's numbers: without resume and without paths (where the checkout, data, cache
+    and results live), so a study folder resumes after moving the checkout or copying the folder to a cluster."""
     import yaml
 
     config = yaml.safe_load(config_text) or {}
     config.pop("resume", None)
+    config.pop("paths", None)
     return config
 
 
@@ -213,7 +216,7 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
                 "(resume=true skips runs completed with the same config)"
             )
         stored = out_dir / "config.yaml"
-        if not stored.exists() or _without_resume(stored.read_text()) != _without_resume(config_text):
+        if not stored.exists() or _comparable(stored.read_text()) != _comparable(config_text):
             raise EmbedlabError(
                 f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
             )
