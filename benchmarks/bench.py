@@ -8,7 +8,8 @@ each timing is repeated (--repeats, median and range recorded) unless a section 
   fasttext   fastText supervised (default settings, then with GloVe 6B vectors) vs embedlab avg and cnn
   pretrain   pretraining words/s: embedlab vs gensim Word2Vec / fasttext.train_unsupervised on the same corpus
   throughput CNN examples/s on SST-2 as shipped and with each speed option (jit_compile, larger batches)
-  sweep      the same 8-run grid one after another and through the joblib launcher at 2 jobs
+  sweep      the same 8-run grid one after another and through the joblib launcher at 2 jobs, and the bound on
+             that speed-up: one run's examples/s on 1 thread against all cores
   scaling    avg model on IMDB: time and peak memory against training-set size and vocabulary size
 
     python benchmarks/bench.py [--only load fasttext ...] [--repeats 3]
@@ -368,6 +369,27 @@ def bench_sweep(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         seconds, peak, _ = child([sys.executable, "-m", "embedlab.run", *grid, *extra], env)
         out[name] = {"seconds": seconds, "peak_rss_mb_largest_process": peak}
     out["speedup"] = out["sequential"]["seconds"] / out["joblib_2_jobs"]["seconds"]
+    out["ceiling"] = parallel_ceiling(args, tmp)
+    return out
+
+
+def parallel_ceiling(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The most two 1-thread jobs can gain on training over one run using every core, on this machine.
+
+    One sweep run trains alone with 1 thread and with TensorFlow's default (all cores); with perfect scaling across
+    processes, two 1-thread jobs train 2 x eps(1) examples/s against eps(all) for the sequential sweep. Jobs that
+    share memory bandwidth and caches do worse, so this bounds the joblib speed-up on the training part.
+    """
+    run = ["task=sst2", "+arm=scratch", "seed=1", "trainer.epochs=3", "trainer.patience=null"]
+    speeds: dict[str, list[float]] = {"1_thread": [], "all_cores": []}
+    for repeat in range(args.repeats):  # interleaved, so a slow spell on a shared machine hits both
+        for name, extra in (("1_thread", ["trainer.threads=1"]), ("all_cores", [])):
+            log(f"parallel ceiling: one run, {name}, repeat {repeat + 1}/{args.repeats}")
+            metrics, _, _ = embedlab_run([*run, *extra], tmp / "ceiling")
+            speeds[name].append(metrics["examples_per_second"])
+    out: dict[str, Any] = {f"examples_per_second_{k}": spread(v) for k, v in speeds.items()}
+    out["cores"] = os.cpu_count()
+    out["bound"] = 2 * out["examples_per_second_1_thread"]["median"] / out["examples_per_second_all_cores"]["median"]
     return out
 
 
@@ -506,6 +528,15 @@ def markdown(report: dict[str, Any]) -> str:
             f"sequential {s['sequential']['seconds']:.0f} s, joblib 2 jobs x 1 thread {s['joblib_2_jobs']['seconds']:.0f} s: {s['speedup']:.2f}x",
             "",
         ]
+        if "ceiling" in s:
+            c = s["ceiling"]
+            one, every = c["examples_per_second_1_thread"], c["examples_per_second_all_cores"]
+            lines += [
+                f"One run alone trains {one['median']:,.0f} examples/s on 1 thread and {every['median']:,.0f} on all "
+                f"{c['cores']} cores ({every['median'] / one['median']:.2f}x, medians of {one['n']}): two 1-thread jobs "
+                f"can gain at most {c['bound']:.2f}x on training over the sequential sweep here.",
+                "",
+            ]
     if "scaling" in r:
         lines += [
             "## Scaling (IMDB, avg model)",
