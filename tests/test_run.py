@@ -199,7 +199,7 @@ def test_a_completed_run_counts_as_the_same_config_wherever_the_checkout_and_dat
     from embedlab.run import earlier_attempt
 
     def config(root: str, epochs: int) -> str:
-        paths = f"paths:\n  root_dir: {root}\n  data_dir: {root}/data\n"
+        paths = f"paths:\n  root_dir: {root}\n  data_dir: {root}/data\npaper_table: {root}/experiments/table.csv\n"
         return f"seed: 1\nresume: true\ntrainer:\n  epochs: {epochs}\n{paths}"
 
     run = tmp_path / "run"

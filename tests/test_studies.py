@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import environment_in, run_cli
+from embedlab.errors import EmbedlabError
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["-m", "experiment=smoke", "+layout=study", "trainer.epochs=1"]
@@ -224,3 +225,17 @@ def test_report_puts_a_published_table_beside_our_cells(tmp_path):
     assert row["model"] == "CNN-rand" and row["paper"] == 76.1 and row["runs"] == 3
     assert row["ours_mean"] == pytest.approx(72.0) and row["gap"] == pytest.approx(-4.1)
     assert row["ours_ci95"] == "67.0-77.0"  # 72 +- t(0.975, 2) * 2 / sqrt(3) = 72 +- 4.97
+
+
+def test_paper_table_is_found_by_file_name_among_the_study_files(tmp_path):
+    from embedlab.config import EXPERIMENTS_DIR
+    from embedlab.report import paper_table_path
+
+    shipped = EXPERIMENTS_DIR / "experiment" / "kim2014_table2.csv"
+    assert paper_table_path(pd.DataFrame({"config.paper_table": [None, None]})) is None
+    moved = pd.DataFrame({"config.paper_table": ["/old/checkout/kim2014_table2.csv", "kim2014_table2.csv"]})
+    assert paper_table_path(moved) == shipped  # runs from a checkout that moved: the name still finds the file
+    (tmp_path / "mine.csv").write_text("embedding,mode,paper_model,mr\n")
+    assert paper_table_path(pd.DataFrame({"config.paper_table": [str(tmp_path / "mine.csv")]})) == tmp_path / "mine.csv"
+    with pytest.raises(EmbedlabError, match="gone.csv .paper_table in the runs' config. is missing"):
+        paper_table_path(pd.DataFrame({"config.paper_table": ["gone.csv"]}))

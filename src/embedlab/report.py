@@ -137,6 +137,22 @@ def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None 
     return pd.DataFrame({word: lists[word] for word in chosen}).rename_axis("source").reset_index()
 
 
+def paper_table_path(frame: pd.DataFrame) -> Path | None:
+    """The published table the runs name in `paper_table`: a bare file name is looked up among the study files
+    (experiments/experiment/), so run configs do not carry the checkout's location; an absolute path is used as is."""
+    from embedlab.config import EXPERIMENTS_DIR
+
+    names = frame.get("config.paper_table")
+    if names is None or not names.notna().any():
+        return None
+    candidates = [Path(str(name)) for name in names.dropna().unique()]
+    candidates = [path if path.is_absolute() else EXPERIMENTS_DIR / "experiment" / path for path in candidates]
+    for path in candidates:
+        if path.exists():
+            return path
+    raise EmbedlabError(f"{candidates[0]} (paper_table in the runs' config) is missing; restore it or set paper_table")
+
+
 def paper_comparison(frame: pd.DataFrame, table: Path) -> pd.DataFrame:
     """Our cells (accuracy %, mean over seeds or folds, 95% CI) beside a published table (rows: embedding, mode,
     paper_model; one column per task, accuracy in %)."""
@@ -339,11 +355,8 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
                 [path],
             )
         )
-    paper_tables = frame.get("config.paper_table")
-    if paper_tables is not None and paper_tables.notna().any():
-        table = Path(str(paper_tables.dropna().iloc[0]))
-        if not table.exists():
-            raise EmbedlabError(f"{table} (paper_table in the runs' config) is missing; restore it or set paper_table")
+    table = paper_table_path(frame)
+    if table is not None:
         comparison = paper_comparison(frame, table)
         if not comparison.empty:
             parts.append(

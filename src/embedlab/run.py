@@ -185,14 +185,18 @@ def analyse(
     return summary
 
 
+# Keys that do not decide a run's numbers: where the checkout, data, cache and results live, what the report puts
+# beside the runs, whether they are logged. A study folder resumes after the checkout moves or the folder is copied.
+NOT_COMPARED = ("resume", "paths", "paper_table", "tracking")
+
+
 def _comparable(config_text: str) -> dict[str, Any]:
-    """The config that decides a run's numbers: without resume and without paths (where the checkout, data, cache
-    and results live), so a study folder resumes after moving the checkout or copying the folder to a cluster."""
+    """The config that decides a run's numbers (without NOT_COMPARED)."""
     import yaml
 
     config = yaml.safe_load(config_text) or {}
-    config.pop("resume", None)
-    config.pop("paths", None)
+    for key in NOT_COMPARED:
+        config.pop(key, None)
     return config
 
 
