@@ -33,7 +33,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-SECTIONS = ["load", "fasttext", "pretrain", "throughput", "sweep", "scaling"]
+SECTIONS = ["speed", "load", "fasttext", "pretrain", "throughput", "sweep", "scaling"]
+BASELINE = "b7caa65"  # main before the training speed work (issue 13): the "before" that `speed` measures against
 QUIET = ["analysis.enabled=false", "tracking.mlflow=false", "tracking.tensorboard=false"]
 
 
@@ -81,10 +82,17 @@ def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
         return seconds, int(hwm.read_text()) / 1024, process.stdout
 
 
-def embedlab_run(overrides: list[str], results: Path) -> tuple[dict[str, Any], float, float]:
-    """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB."""
+def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) -> tuple[dict[str, Any], float, float]:
+    """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB.
+
+    code: a checkout of another commit whose src/, configs and presets the run uses instead of this one's.
+    """
     run_dir = results / f"run-{time.time_ns()}"
     env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if code is not None:
+        env.update(
+            PYTHONPATH=str(code / "src"), EMBEDLAB_ROOT=str(code), EMBEDLAB_EXPERIMENTS_DIR=str(code / "experiments")
+        )
     cmd = [sys.executable, "-m", "embedlab.run", *overrides, *QUIET, f"hydra.run.dir={run_dir}"]
     seconds, peak, _ = child(cmd, env)
     return json.loads((run_dir / "metrics.json").read_text()), seconds, peak
@@ -345,6 +353,124 @@ def bench_throughput(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return out
 
 
+# --- 4b. training speed, before and after, in one run ------------------------------------------------------
+
+
+def baseline_checkout(rev: str, tmp: Path) -> Path:
+    """A detached worktree of an earlier commit, so its pipeline runs beside this one's on the same machine."""
+    path = tmp / f"baseline-{rev}"
+    if not path.exists():
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True, capture_output=True
+        )
+    return path
+
+
+def remove_checkout(path: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
+
+
+def fasttext_epoch_seconds(task: str, args: argparse.Namespace, tmp: Path) -> float:
+    """fastText supervised's seconds per epoch (default settings, 5 epochs), median of fresh processes."""
+    from load_vectors import task_data
+
+    data, tokenizer = task_data(task, seed=42)
+    train = fasttext_file(tmp / f"{task}.speed.train.txt", data.train, tokenizer)
+    test = fasttext_file(tmp / f"{task}.speed.test.txt", data.test, tokenizer)
+    seconds = []
+    for _ in range(args.repeats):
+        _, _, printed = child([sys.executable, "-c", FASTTEXT_CHILD, str(train), str(test), "{}"])
+        seconds.append(json.loads(printed.strip().splitlines()[-1])["seconds"] / 5)
+    return statistics.median(seconds)
+
+
+# (name, overrides, seeds): full default runs (early stopping as shipped), before and after, seeds interleaved
+SPEED_RUNS = [
+    ("cnn_sst2", ["task=sst2", "model=cnn"], (1, 2, 3)),
+    ("avg_sst2", ["task=sst2", "model=avg"], (1, 2, 3)),
+    ("avg_clickbait", ["task=clickbait", "model=avg"], (1, 2, 3)),
+]
+SPEED_VOCABS = (10_000, 50_000, 200_000)
+
+
+def bench_speed(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Training before (BASELINE) and now, side by side: examples/s, s/epoch, accuracy over seeds, V-scaling."""
+    old = baseline_checkout(args.baseline, tmp)
+    versions = {"before": (old, []), "now": (None, []), "now_sparse": (None, ["trainer.sparse_updates=true"])}
+    out: dict[str, Any] = {"baseline": args.baseline}
+    try:
+        for name, overrides, seeds in SPEED_RUNS:
+            rows: dict[str, list[dict[str, Any]]] = {v: [] for v in versions}
+            for seed in seeds:
+                for version, (code, extra) in versions.items():
+                    if version == "now_sparse" and name.startswith("cnn"):
+                        continue
+                    log(f"speed: {name} seed {seed}, {version}")
+                    metrics, wall, peak = embedlab_run([*overrides, *extra, f"seed={seed}"], tmp / "speed", code)
+                    rows[version].append({**metrics, "process_seconds": wall, "peak_rss_mb": peak})
+            out[name] = {
+                version: {
+                    "examples_per_second": spread([m["examples_per_second"] for m in runs]),
+                    "seconds_per_epoch": spread([m["train_seconds"] / m["epochs_run"] for m in runs]),
+                    "test_accuracy": spread([m["test_accuracy"] for m in runs]),
+                    "test_accuracy_mean": statistics.mean(m["test_accuracy"] for m in runs),
+                    "process_seconds": spread([m["process_seconds"] for m in runs]),
+                    "outside_training_seconds": spread([m["process_seconds"] - m["train_seconds"] for m in runs]),
+                    "peak_rss_mb": spread([m["peak_rss_mb"] for m in runs]),
+                    "seeds": len(runs),
+                }
+                for version, runs in rows.items()
+                if runs
+            }
+            now, before = out[name]["now"], out[name]["before"]
+            out[name]["speedup"] = now["examples_per_second"]["median"] / before["examples_per_second"]["median"]
+            out[name]["accuracy_change"] = now["test_accuracy_mean"] - before["test_accuracy_mean"]
+        for task in ("sst2", "clickbait"):
+            per_epoch = fasttext_epoch_seconds(task, args, tmp)
+            row = out[f"avg_{task}"]
+            row["fasttext_seconds_per_epoch"] = per_epoch
+            for version in versions:
+                row[version]["epoch_vs_fasttext"] = row[version]["seconds_per_epoch"]["median"] / per_epoch
+        scaling: dict[str, Any] = {v: [] for v in versions}
+        for cap in SPEED_VOCABS:
+            for version, (code, extra) in versions.items():
+                log(f"speed: IMDB avg, vocabulary cap {cap}, {version}")
+                metrics, _, _ = embedlab_run(
+                    [
+                        "task=imdb",
+                        "model=avg",
+                        "seed=1",
+                        "trainer.epochs=2",
+                        "trainer.patience=null",
+                        f"task.vocab.max_size={cap}",
+                        *extra,
+                    ],
+                    tmp / "speed",
+                    code,
+                )
+                scaling[version].append(
+                    {
+                        "vocab_size": metrics["vocab_size"],
+                        "seconds_per_epoch": metrics["train_seconds"] / 2,
+                        "test_accuracy": metrics["test_accuracy"],
+                    }
+                )
+        out["imdb_vocab"] = {
+            version: {
+                "points": points,
+                "exponent": float(
+                    np.polyfit(
+                        np.log([p["vocab_size"] for p in points]), np.log([p["seconds_per_epoch"] for p in points]), 1
+                    )[0]
+                ),
+            }
+            for version, points in scaling.items()
+        }
+    finally:
+        remove_checkout(old)
+    return out
+
+
 # --- 5. sweep throughput -----------------------------------------------------------------------------------
 
 
@@ -537,6 +663,31 @@ def markdown(report: dict[str, Any]) -> str:
                 f"can gain at most {c['bound']:.2f}x on training over the sequential sweep here.",
                 "",
             ]
+    if "speed" in r:
+        s = r["speed"]
+        lines += [
+            f"## Training speed, before ({s['baseline']}) and now, same machine, same run",
+            "",
+            "| runs | version | examples/s | s/epoch | test accuracy (mean, seeds) | outside training s | speed-up |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, _, _ in SPEED_RUNS:
+            for version, v in s[name].items():
+                if not isinstance(v, dict):
+                    continue
+                ratio = v["examples_per_second"]["median"] / s[name]["before"]["examples_per_second"]["median"]
+                vs_ft = f" ({v['epoch_vs_fasttext']:.1f}x fastText)" if "epoch_vs_fasttext" in v else ""
+                lines.append(
+                    f"| {name} | {version} | {v['examples_per_second']['median']:,.0f} | "
+                    f"{v['seconds_per_epoch']['median']:.2f}{vs_ft} | {v['test_accuracy_mean']:.4f} ({v['seeds']}) | "
+                    f"{v['outside_training_seconds']['median']:.1f} | {ratio:.2f}x |"
+                )
+        lines.append("")
+        lines.append(
+            "IMDB avg, time per epoch vs vocabulary size (exponent of V): "
+            + ", ".join(f"{version} V^{v['exponent']:.2f}" for version, v in s["imdb_vocab"].items())
+        )
+        lines.append("")
     if "scaling" in r:
         lines += [
             "## Scaling (IMDB, avg model)",
@@ -564,6 +715,7 @@ def main() -> int:
     parser.add_argument("--cnn-repeats", type=int, default=1, help="repeats of the CNN runs against fastText")
     parser.add_argument("--pretrain-docs", type=int, default=10_000)
     parser.add_argument("--small", action="store_true", help="skip the 1 GB synthetic vectors file")
+    parser.add_argument("--baseline", default=BASELINE, help="the commit `speed` measures against")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     args = parser.parse_args()
     from embedlab.config import export_locations
@@ -584,6 +736,7 @@ def main() -> int:
         "throughput": bench_throughput,
         "sweep": bench_sweep,
         "scaling": bench_scaling,
+        "speed": bench_speed,
     }
     target = args.out / "bench.json"
     if target.exists():  # sections measured earlier stay; each says when it was measured

@@ -45,7 +45,7 @@ def one_step(model) -> None:
 @pytest.mark.parametrize("name", ["avg", "cnn", "bilstm"])
 def test_every_architecture_builds_and_predicts_class_probabilities(name):
     seed_everything(0, None)
-    model = build_model(model_cfg(name), pretrained("finetune"), VOCAB, LEN, 3, seed=0)
+    model = build_model(model_cfg(name), pretrained("finetune"), VOCAB, 3, seed=0)
     probs = model.predict(np.ones((2, LEN), dtype="int32"), verbose=0)
     assert probs.shape == (2, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
@@ -53,27 +53,27 @@ def test_every_architecture_builds_and_predicts_class_probabilities(name):
 
 def test_initial_weights_are_the_pretrained_matrix():
     emb = pretrained("finetune")
-    model = build_model(model_cfg("avg"), emb, VOCAB, LEN, 2, seed=0)
+    model = build_model(model_cfg("avg"), emb, VOCAB, 2, seed=0)
     np.testing.assert_array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
 
 
 def test_frozen_embedding_is_unchanged_by_training():
     emb = pretrained("frozen")
-    model = build_model(model_cfg("cnn"), emb, VOCAB, LEN, 2, seed=0)
+    model = build_model(model_cfg("cnn"), emb, VOCAB, 2, seed=0)
     one_step(model)
     np.testing.assert_array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
 
 
 def test_finetuned_embedding_changes_with_training():
     emb = pretrained("finetune")
-    model = build_model(model_cfg("cnn"), emb, VOCAB, LEN, 2, seed=0)
+    model = build_model(model_cfg("cnn"), emb, VOCAB, 2, seed=0)
     one_step(model)
     assert not np.array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
 
 
 def test_frozen_with_train_missing_moves_only_the_missing_rows():
     emb = pretrained("frozen", train_missing=True)
-    model = build_model(model_cfg("avg"), emb, VOCAB, LEN, 2, seed=0)
+    model = build_model(model_cfg("avg"), emb, VOCAB, 2, seed=0)
     one_step(model)
     after = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     changed = np.flatnonzero(np.any(after != emb.matrix, axis=1))
@@ -82,7 +82,7 @@ def test_frozen_with_train_missing_moves_only_the_missing_rows():
 
 def test_multichannel_keeps_a_static_copy_beside_the_tuned_one():
     emb = pretrained("finetune")
-    model = build_model(model_cfg("cnn", multichannel=True), emb, VOCAB, LEN, 2, seed=0)
+    model = build_model(model_cfg("cnn", multichannel=True), emb, VOCAB, 2, seed=0)
     one_step(model)
     np.testing.assert_array_equal(model.get_layer(STATIC_LAYER).get_weights()[0], emb.matrix)
     assert not np.array_equal(embedding_matrix(model.get_layer(EMBEDDING_LAYER)), emb.matrix)
@@ -90,4 +90,4 @@ def test_multichannel_keeps_a_static_copy_beside_the_tuned_one():
 
 def test_multichannel_needs_pretrained_vectors():
     with pytest.raises(EmbedlabError, match="multichannel"):
-        build_model(model_cfg("cnn", multichannel=True), EmbeddingInit("s", "scratch", DIM, None), VOCAB, LEN, 2, 0)
+        build_model(model_cfg("cnn", multichannel=True), EmbeddingInit("s", "scratch", DIM, None), VOCAB, 2, 0)

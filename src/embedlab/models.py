@@ -11,6 +11,7 @@ from keras import layers, ops
 
 from embedlab.embeddings import EmbeddingInit
 from embedlab.errors import EmbedlabError
+from embedlab.text import PAD_ID
 
 EMBEDDING_LAYER = "embedding"
 STATIC_LAYER = "embedding_static"
@@ -78,7 +79,46 @@ def _avg(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
     return layers.Dropout(cfg.get("dropout", 0.0), seed=seed)(pooled)
 
 
+@keras.saving.register_keras_serializable(package="embedlab")
+class MaskedMaxPool(layers.Layer):
+    """Max over the windows of a width that lie inside the sentence (at least the first), whatever the padding.
+
+    A sentence of n tokens has max(n - width + 1, 1) windows; the ReLU outputs of later windows (over padding)
+    are set to 0, which never exceeds the max of the valid ones (ReLU >= 0). So a sentence's features do not
+    depend on how far its batch was padded, and batches can be padded to their own longest sentence.
+    """
+
+    def __init__(self, width: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.width = width
+
+    def call(self, conv: Any, tokens: Any) -> Any:
+        lengths = ops.sum(ops.cast(ops.not_equal(tokens, PAD_ID), "int32"), axis=1, keepdims=True)
+        windows = ops.maximum(lengths - self.width + 1, 1)
+        positions = ops.expand_dims(ops.arange(ops.shape(conv)[1], dtype="int32"), 0)
+        valid = ops.cast(ops.less(positions, windows), conv.dtype)
+        return ops.max(conv * ops.expand_dims(valid, -1), axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "width": self.width}
+
+
+@keras.saving.register_keras_serializable(package="embedlab")
+class ZeroPadding(layers.Layer):
+    """Padding positions embed to the zero vector (Kim 2014 keeps row 0 at zero), whatever row 0 holds."""
+
+    def call(self, embedded: Any, tokens: Any) -> Any:
+        keep = ops.cast(ops.not_equal(tokens, PAD_ID), embedded.dtype)
+        return embedded * ops.expand_dims(keep, -1)
+
+
+def min_length(cfg: dict[str, Any]) -> int:
+    """The shortest padded batch a model accepts: a CNN needs its widest window."""
+    return max(cfg["filter_widths"]) if cfg["name"] == "cnn" else 1
+
+
 def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+    embedded = ZeroPadding(name="zero_padding")(embedded, tokens)
     pooled = []
     for width in cfg["filter_widths"]:
         conv = layers.Conv1D(
@@ -88,7 +128,7 @@ def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
             name=f"conv{width}",
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + width),
         )(embedded)
-        pooled.append(layers.GlobalMaxPooling1D(name=f"maxpool{width}")(conv))
+        pooled.append(MaskedMaxPool(width, name=f"maxpool{width}")(conv, tokens))
     features = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
     return layers.Dropout(cfg["dropout"], seed=seed)(features)
 
@@ -109,14 +149,15 @@ ARCHITECTURES: dict[str, tuple[Callable[..., Any], bool]] = {
 }
 
 
-def build_model(
-    cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, max_len: int, n_classes: int, seed: int
-) -> keras.Model:
-    """The classifier, with the embedding rows set from the pretrained matrix when there is one."""
+def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_classes: int, seed: int) -> keras.Model:
+    """The classifier, with the embedding rows set from the pretrained matrix when there is one.
+
+    It takes token ids of any length: padding (id 0) is masked, so batches are padded to their own longest text.
+    """
     if cfg["name"] not in ARCHITECTURES:
         raise EmbedlabError(f"model.name={cfg['name']!r} is not known; use one of {sorted(ARCHITECTURES)}")
     body, mask = ARCHITECTURES[cfg["name"]]
-    tokens = keras.Input(shape=(max_len,), dtype="int32", name="tokens")
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     main = _embedding(emb, vocab_size, EMBEDDING_LAYER, emb.trainable, mask, seed)
     embedded = main(tokens)
     static = None

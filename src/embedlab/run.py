@@ -34,7 +34,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
     from embedlab.datasets import load_raw
     from embedlab.embeddings import prepare_embedding
-    from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix
+    from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.neighbours import to_keyed_vectors
     from embedlab.splits import prepare
     from embedlab.text import Tokenizer, Vocabulary, sequence_length
@@ -74,14 +74,15 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         write_json(out_dir / "pretrain.json", emb.info["pretrain"])
     seed_everything(seed, cfg.trainer.get("threads"))
     model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
-    model = build_model(model_cfg, emb, len(vocab), max_len, len(data.classes), seed)
+    model = build_model(model_cfg, emb, len(vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
 
     trainer_cfg: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
-    result = train(model, arrays, trainer_cfg, seed, log_dir)
-    metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4)
+    min_len = min_length(model_cfg)
+    result = train(model, arrays, trainer_cfg, seed, log_dir, min_len)
+    metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4, min_len)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
     pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(

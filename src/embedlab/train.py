@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.errors import EmbedlabError
+from embedlab.text import PAD_ID
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +37,48 @@ def seed_everything(seed: int, threads: int | None) -> None:
             pass
 
 
-def _dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None) -> Any:
+def batch_plan(lengths: np.ndarray, batch_size: int, seed: int | None, epoch: int, pool: int = 50) -> list[np.ndarray]:
+    """The example indices of each batch, grouped by length so that a batch pads to little more than its texts.
+
+    Training (seed given): shuffled with (seed, epoch), sorted by length within pools of `pool` batches, then the
+    batches in a shuffled order (a bucket iterator). Evaluation (seed None): sorted by length, in order.
+    """
+    if seed is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = order[start : start + batch_size * pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def text_lengths(x: np.ndarray) -> np.ndarray:
+    """Tokens per row of a right-padded id matrix (padding is id 0, which no word has)."""
+    return (x != PAD_ID).sum(axis=1)
+
+
+def _dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None, min_len: int) -> Any:
+    """Batches padded to their own longest text (at least min_len), a new seeded plan each time it is iterated."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    lengths = text_lengths(x)
+    epochs = itertools.count()
+    n_batches = -(-len(x) // batch_size)
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for idx in batch_plan(lengths, batch_size, seed, next(epochs)):
+            width = max(int(lengths[idx].max()), min_len)
+            yield x[idx, :width], y[idx]
+
+    ds = tf.data.Dataset.from_generator(
+        batches,
+        output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.as_dtype(y.dtype))),
+    )
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
 
 
 def _keep_best_weights(monitor: str, mode: str) -> Any:
@@ -69,6 +107,21 @@ def _keep_best_weights(monitor: str, mode: str) -> Any:
     return KeepBest()
 
 
+def _epoch_clock() -> Any:
+    """Wall seconds of each epoch (training and the dev pass), for history.csv: the first one includes tracing."""
+    import keras
+
+    class EpochClock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            if logs is not None:
+                logs["epoch_seconds"] = time.perf_counter() - self.started
+
+    return EpochClock()
+
+
 @dataclass(frozen=True)
 class TrainResult:
     history: dict[str, list[float]]
@@ -84,25 +137,33 @@ def train(
     cfg: dict[str, Any],
     seed: int,
     log_dir: Path | None = None,
+    min_len: int = 1,
 ) -> TrainResult:
-    """Fit with early stopping on the dev metric; log_dir: Keras TensorBoard logs (scalars per epoch) go there."""
+    """Fit with early stopping on the dev metric; log_dir: Keras TensorBoard logs (scalars per epoch) go there.
+
+    Batches are padded to their own longest text (at least min_len, the model's shortest input).
+    """
     import keras
+
+    from embedlab.optimizers import make_optimizer
 
     name = str(cfg["optimizer"]).lower()
     if name not in OPTIMIZERS:
         raise EmbedlabError(f"trainer.optimizer={cfg['optimizer']!r} is not known; use one of {OPTIMIZERS}")
     if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
         raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
-    optimizer = keras.optimizers.get({"class_name": name, "config": {"learning_rate": float(cfg["learning_rate"])}})
+    options = {k: cfg[k] for k in ("rho", "epsilon") if cfg.get(k) is not None and name == "adadelta"}
+    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg.get("sparse_updates", False)), **options)
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=bool(cfg.get("jit_compile", False)),
+        steps_per_execution=int(cfg.get("steps_per_execution") or 1),
     )
     monitor, mode = f"val_{cfg['monitor']}", "min" if cfg["monitor"] == "loss" else "max"
     keep = _keep_best_weights(monitor, mode)
-    callbacks = [keep]
+    callbacks = [keep, _epoch_clock()]
     if cfg.get("patience"):
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(cfg["patience"])))
     if log_dir is not None:
@@ -110,8 +171,8 @@ def train(
     x_train, y_train = data["train"]
     started = time.perf_counter()
     history = model.fit(
-        _dataset(x_train, y_train, int(cfg["batch_size"]), seed),
-        validation_data=_dataset(*data["dev"], int(cfg["batch_size"]) * 4, None),
+        _dataset(x_train, y_train, int(cfg["batch_size"]), seed, min_len),
+        validation_data=_dataset(*data["dev"], int(cfg["batch_size"]) * 4, None, min_len),
         epochs=int(cfg["epochs"]),
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles, seeded
@@ -128,13 +189,22 @@ def train(
     )
 
 
+def predict(model: Any, x: np.ndarray, batch_size: int, min_len: int = 1) -> np.ndarray:
+    """Class probabilities in the rows' order, predicted in length-sorted batches."""
+    order = np.concatenate(batch_plan(text_lengths(x), batch_size, None, 0)) if len(x) else np.zeros(0, int)
+    probs = model.predict(_dataset(x, np.zeros(len(x), np.int64), batch_size, None, min_len), verbose=0)
+    out = np.empty_like(probs)
+    out[order] = probs
+    return out
+
+
 def evaluate(
-    model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int
+    model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, min_len: int = 1
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Test metrics and the predicted class probabilities."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, roc_auc_score
 
-    probs = model.predict(_dataset(x, y, batch_size, None), verbose=0)
+    probs = predict(model, x, batch_size, min_len)
     pred = probs.argmax(axis=1)
     labels = list(range(n_classes))
     metrics: dict[str, Any] = {
