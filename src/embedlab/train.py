@@ -145,7 +145,7 @@ def train(
     """
     import keras
 
-    from embedlab.optimizers import make_optimizer
+    from embedlab.optimizers import catch_up_callback, make_optimizer
 
     name = str(cfg["optimizer"]).lower()
     if name not in OPTIMIZERS:
@@ -153,7 +153,7 @@ def train(
     if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
         raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
     options = {k: cfg[k] for k in ("rho", "epsilon") if cfg.get(k) is not None and name == "adadelta"}
-    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg.get("sparse_updates", False)), **options)
+    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg.get("sparse_updates", True)), **options)
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
@@ -163,7 +163,7 @@ def train(
     )
     monitor, mode = f"val_{cfg['monitor']}", "min" if cfg["monitor"] == "loss" else "max"
     keep = _keep_best_weights(monitor, mode)
-    callbacks = [keep, _epoch_clock()]
+    callbacks = [catch_up_callback(), keep, _epoch_clock()]  # rows catch up before the dev pass and KeepBest
     if cfg.get("patience"):
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(cfg["patience"])))
     if log_dir is not None:
@@ -202,9 +202,14 @@ def evaluate(
     model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, min_len: int = 1
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Test metrics and the predicted class probabilities."""
+    probs = predict(model, x, batch_size, min_len)
+    return test_metrics(y, probs, n_classes), probs
+
+
+def test_metrics(y: np.ndarray, probs: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """Accuracy, macro-F1, log loss, confusion matrix (and ROC-AUC for two classes) of class probabilities."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss, roc_auc_score
 
-    probs = predict(model, x, batch_size, min_len)
     pred = probs.argmax(axis=1)
     labels = list(range(n_classes))
     metrics: dict[str, Any] = {
@@ -215,4 +220,4 @@ def evaluate(
     }
     if n_classes == 2 and len(np.unique(y)) == 2:
         metrics["test_roc_auc"] = float(roc_auc_score(y, probs[:, 1]))
-    return metrics, probs
+    return metrics
