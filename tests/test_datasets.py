@@ -99,7 +99,7 @@ def test_imdb_read_from_archive_then_from_cache(tmp_path):
     raw = load_raw(cfg, tmp_path, tmp_path / "cache")
     assert len(raw.splits["train"][0]) == 6 and len(raw.splits["test"][0]) == 6
     assert sorted(set(raw.splits["test"][1])) == ["neg", "pos"]
-    assert len(list((tmp_path / "cache/imdb").glob("*.pkl"))) == 2
+    assert len(list((tmp_path / "cache/imdb").glob("*.parquet"))) == 2
     assert load_imdb_part(tmp_path / "imdb/aclImdb_v1.tar.gz", tmp_path / "cache", "unsup") == [
         f"train unsup review {i}<br />end" for i in range(3)
     ]

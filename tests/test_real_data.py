@@ -28,6 +28,8 @@ SIZES = {
     "subj": (8100, 900, 1000),
     "mpqa": (8589, 954, 1060),  # 3 published lines have a label but no phrase: skipped
     "clickbait": (23040, 2560, 6400),
+    # GLUE's 67,349 phrases less 371 repeats and 1 that is a test sentence; dev/test the published sentences
+    "sst2_phrases": (66977, 872, 1821),
 }
 
 
@@ -108,3 +110,27 @@ def test_clickbait_avg_with_frozen_glove_reaches_the_bar(real_env, tmp_path):
 def test_imdb_avg_from_scratch_reaches_the_bar(real_env, tmp_path):
     metrics = train_run(["task=imdb", "model=avg", "embedding=scratch", "trainer.epochs=3"], real_env, tmp_path)
     assert metrics["test_accuracy"] >= 0.85, metrics
+
+
+def test_sst2_phrases_trains_on_no_dev_or_test_sentence(data_dir, tmp_path):
+    data, _ = load("sst2_phrases", data_dir, tmp_path)
+    assert data.notes == {
+        "train_phrases_read": 67349,
+        "train_duplicates_dropped": 371,
+        "train_dev_test_overlap_dropped": 1,
+    }
+    train = {" ".join(t.lower().split()) for t in data.train.texts}
+    assert len(train) == len(data.train)
+    assert not train & {" ".join(t.lower().split()) for t in [*data.dev.texts, *data.test.texts]}
+
+
+def test_cr_seeds_1_to_10_are_a_10_fold_cross_validation(data_dir, tmp_path):
+    tested = []
+    for seed in range(1, 11):
+        cfg = OmegaConf.to_container(compose(["task=cr"]).task, resolve=True)
+        data = prepare(load_raw(cfg, data_dir, tmp_path), cfg, seed=seed)
+        assert abs(len(data.test) - 377) <= 1 and len(data.train) + len(data.dev) + len(data.test) == 3771
+        tested += data.test.texts
+    assert len(tested) == 3771 and len(set(tested)) == len(
+        set(data.train.texts) | set(data.dev.texts) | set(data.test.texts)
+    )

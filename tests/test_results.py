@@ -94,4 +94,4 @@ def test_build_writes_table_files_that_read_back_and_cli_reports_bad_folders(tmp
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")]) == 2
     written = build(runs)
-    assert set(written) == {"runs.parquet", "runs.csv", "cells.csv", "paired.csv"}
+    assert set(written) == {"runs.parquet", "runs.csv", "cells.csv", "paired.csv", "unseen.csv"}

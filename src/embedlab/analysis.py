@@ -211,7 +211,7 @@ def analyse_run(
     """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
     import time
 
-    from embedlab.neighbours import frequent_words, write_neighbour_report
+    from embedlab.neighbours import frequent_words, unseen_words, write_neighbour_report
 
     clock: dict[str, float] = {}
     started = time.perf_counter()
@@ -266,8 +266,11 @@ def analyse_run(
         indicative = class_indicative_words(
             odds, int(cfg.get("indicative_probes", 5)), int(cfg.get("indicative_min_count", 5)), vocab
         )
+        unseen = unseen_words(vocab, int(cfg.get("unseen_probes", 5)))
         probes = list(
-            dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative])
+            dict.fromkeys(
+                [*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative, *unseen]
+            )
         )
         k = int(cfg.get("neighbours_k", 10))
         overlap = write_neighbour_report(out_dir, kvs, probes, k, title)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import pickle
 import tarfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ class RawTask:
 
     splits: dict[str, RawSplit]
     origin: dict[str, str]
+    notes: dict[str, int] = field(default_factory=dict)  # what the loader dropped or changed, for metrics.json
 
 
 def read_lines(path: Path) -> list[str]:
@@ -125,15 +125,18 @@ def load_clickbait(files: dict[str, str], data_dir: Path) -> RawTask:
 
 
 def _imdb_cache_path(archive: Path, cache_dir: Path, part: str) -> Path:
+    """Parquet, never pickle: a shared cache that anyone can write to must not be able to run code when read."""
     stat = archive.stat()
-    return Path(cache_dir) / "imdb" / f"{part}-{stat.st_size}-{int(stat.st_mtime)}.pkl"
+    return Path(cache_dir) / "imdb" / f"{part}-{stat.st_size}-{int(stat.st_mtime)}.parquet"
 
 
-def _write_pickle(obj: Any, path: Path) -> None:
+def _write_parquet(columns: dict[str, list[str]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with open(tmp, "wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    pq.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), tmp)
     os.replace(tmp, path)
 
 
@@ -161,8 +164,16 @@ def parse_imdb_archive(archive: Path, cache_dir: Path) -> None:
         raise EmbedlabError(f"{archive} is not a complete aclImdb_v1.tar.gz ({exc}); download it again") from None
     if not labelled["train"][0] or not labelled["test"][0]:
         raise EmbedlabError(f"{archive} has no aclImdb/train or aclImdb/test reviews; is it aclImdb_v1.tar.gz?")
-    _write_pickle(labelled, _imdb_cache_path(archive, cache_dir, "labelled"))
-    _write_pickle(unsup, _imdb_cache_path(archive, cache_dir, "unsup"))
+    splits = [name for name, (texts, _) in labelled.items() for _ in texts]
+    _write_parquet(
+        {
+            "split": splits,
+            "text": [t for texts, _ in labelled.values() for t in texts],
+            "label": [y for _, labels in labelled.values() for y in labels],
+        },
+        _imdb_cache_path(archive, cache_dir, "labelled"),
+    )
+    _write_parquet({"text": unsup}, _imdb_cache_path(archive, cache_dir, "unsup"))
     log.info("parsed %s in %.1fs (cached in %s)", archive.name, time.perf_counter() - started, cache_dir)
 
 
@@ -172,12 +183,29 @@ def imdb_archive(data_dir: Path, rel: str = "imdb/aclImdb_v1.tar.gz") -> Path:
 
 def load_imdb_part(archive: Path, cache_dir: Path, part: str) -> Any:
     """The parsed "labelled" splits or "unsup" reviews, parsing the archive once per archive version."""
+    import pyarrow.parquet as pq
+
     cached = _imdb_cache_path(archive, cache_dir, part)
-    if not cached.exists():
-        log.info("parsing %s once; later loads read the cache", archive)
-        parse_imdb_archive(archive, cache_dir)
-    with open(cached, "rb") as fh:
-        return pickle.load(fh)
+    for attempt in range(2):
+        if not cached.exists():
+            log.info("parsing %s once; later loads read the cache", archive)
+            parse_imdb_archive(archive, cache_dir)
+        try:
+            table = pq.read_table(cached).to_pydict()
+            break
+        except Exception as exc:  # a corrupt entry is named, discarded and rebuilt once
+            if attempt:
+                raise EmbedlabError(f"{cached}: cannot read the parsed IMDB cache ({exc}); delete it") from None
+            log.warning("discarding the corrupt cache entry %s (%s); parsing the archive again", cached, exc)
+            cached.unlink(missing_ok=True)
+    if part == "unsup":
+        return table["text"]
+    out: dict[str, RawSplit] = {}
+    for split, text, label in zip(table["split"], table["text"], table["label"], strict=True):
+        texts, labels = out.setdefault(split, ([], []))
+        texts.append(text)
+        labels.append(label)
+    return out
 
 
 def load_imdb(files: dict[str, str], data_dir: Path, cache_dir: Path) -> RawTask:
@@ -189,7 +217,7 @@ def load_imdb(files: dict[str, str], data_dir: Path, cache_dir: Path) -> RawTask
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
-def _read_table(path: Path, fmt: str | None) -> Any:
+def _read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
     import pandas as pd
 
     suffixes = [s for s in path.suffixes if s != ".gz"]
@@ -202,12 +230,43 @@ def _read_table(path: Path, fmt: str | None) -> Any:
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
-        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False)
+            return pd.read_json(path, lines=True, dtype=False, encoding=encoding)
+        frame = pd.read_csv(
+            path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, encoding=encoding
+        )
+        if fmt == "csv" and len(frame.columns) == 1 and "\t" in str(frame.columns[0]):
+            raise EmbedlabError(f"{path}: its columns are separated by tabs, not commas; set task.format=tsv")
+        return frame
     except FileNotFoundError:
         raise EmbedlabError(f"{path} does not exist; set task.train_path (and task.test_path) to your file") from None
+    except UnicodeError as exc:
+        raise EmbedlabError(
+            f"{path}: not readable as {encoding} ({exc.reason} at byte {exc.start}); "
+            "set task.encoding to the file's encoding (latin-1, utf-16, cp1252, ...)"
+        ) from None
+    except LookupError:
+        raise EmbedlabError(
+            f"task.encoding={encoding!r} is not an encoding Python knows (utf-8, latin-1, ...)"
+        ) from None
+    except EmbedlabError:
+        raise
     except Exception as exc:  # pandas raises many parser types; the message is what the user needs
         raise EmbedlabError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+
+
+def _label_cell(value: Any, path: Path, row: int, column: str) -> str:
+    """A label cell as text, stripped; a missing or non-scalar cell is an error naming its row, never a class."""
+    import pandas as pd
+
+    where = f"{path}: row {row + 1}, column {column!r}"
+    if isinstance(value, list | tuple | dict | set) or hasattr(value, "__array__") and getattr(value, "ndim", 0) > 0:
+        raise EmbedlabError(f"{where}: label {value!r} is not a single value; give one label per row")
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
+    if text == "" or text.lower() in ("nan", "null", "none", "na", "n/a"):
+        raise EmbedlabError(f"{where}: the label is missing ({value!r}); give every row a label or remove the row")
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))  # 1.0 from a numeric column with gaps elsewhere is the label 1
+    return text
 
 
 def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
@@ -220,14 +279,16 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
         path = Path(value).expanduser()
         if not path.is_absolute():
             path = Path(data_dir) / path
-        frame = _read_table(path, cfg.get("format"))
+        frame = _read_table(path, cfg.get("format"), cfg.get("encoding") or "utf-8")
         for key in ("text_column", "label_column"):
             if cfg[key] not in frame.columns:
                 raise EmbedlabError(
                     f"{path}: no column {cfg[key]!r} (task.{key}); columns are {list(map(str, frame.columns))}"
                 )
         texts = frame[cfg["text_column"]].astype(str).tolist()
-        labels = frame[cfg["label_column"]].astype(str).tolist()
+        labels = [
+            _label_cell(value, path, row, cfg["label_column"]) for row, value in enumerate(frame[cfg["label_column"]])
+        ]
         splits[split], origin[split] = (texts, labels), str(path)
     if "train" not in splits:
         raise EmbedlabError("task.train_path is not set; point it at your CSV/TSV/JSONL/Parquet file")
@@ -236,12 +297,90 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
     return RawTask(splits, origin)
 
 
+GLUE_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
+
+
+def _glue_tsv(path: Path) -> RawSplit:
+    """GLUE's SST-2 TSV: a `sentence<TAB>label` header, then one text and a 0/1 label per line (no quoting)."""
+    lines = [line for line in read_lines(path) if line.strip()]
+    if not lines or lines[0].split("\t") != ["sentence", "label"]:
+        raise EmbedlabError(f"{path}: expected GLUE's SST-2 header 'sentence<TAB>label'; is this SST-2/train.tsv?")
+    texts, labels = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        text, tab, label = line.rpartition("\t")
+        if not tab:
+            raise EmbedlabError(f"{path}: line {number} has no tab between text and label")
+        texts.append(text.strip())
+        labels.append(label.strip())
+    return texts, labels
+
+
+def _glue_file(data_dir: Path, rel: str) -> Path:
+    """A file from GLUE's SST-2.zip; the zip holds several files, so a missing one is named, not fetched."""
+    path = Path(data_dir) / rel
+    if not path.exists():
+        raise EmbedlabError(
+            f"{path} is missing: download {GLUE_URL} on a connected machine and extract SST-2/{path.name} to {path} "
+            "(or point EMBEDLAB_DATA_DIR / paths.data_dir at a folder that has it)"
+        )
+    return path
+
+
+def _text_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def load_sst2_phrases(files: dict[str, str], data_dir: Path) -> RawTask:
+    """SST-2 as Kim (2014) and Socher et al. (2013) trained it: every labelled phrase of the training sentences.
+
+    Training is GLUE's SST-2/train.tsv (67,349 phrases), dev and test the published sentences. Phrases that occur
+    twice are kept once, and a training phrase that is also a dev or test sentence is dropped, so no evaluation
+    sentence is trained on; both counts go to metrics.json.
+    """
+    train_path = _glue_file(data_dir, files["train"])
+    phrases = _glue_tsv(train_path)
+    splits: dict[str, RawSplit] = {}
+    origin = {"train": str(train_path)}
+    for split in ("dev", "test"):
+        glue = files[split].endswith(".tsv")
+        path = (
+            _glue_file(data_dir, files[split])
+            if glue
+            else _data_file(data_dir, files[split], KIM_URL + Path(files[split]).name)
+        )
+        splits[split] = _glue_tsv(path) if glue else _label_first(path)
+        origin[split] = str(path)
+    held_out = {_text_key(t) for split in ("dev", "test") for t in splits[split][0]}
+    seen: set[str] = set()
+    texts, labels, duplicates, leaked = [], [], 0, 0
+    for text, label in zip(*phrases, strict=True):
+        key = _text_key(text)
+        if key in held_out:
+            leaked += 1
+        elif key in seen:
+            duplicates += 1
+        else:
+            seen.add(key)
+            texts.append(text)
+            labels.append(label)
+    if leaked or duplicates:
+        log.info("%s: dropped %d repeated phrase(s) and %d that are dev/test sentences", train_path, duplicates, leaked)
+    splits["train"] = (texts, labels)
+    notes = {
+        "train_phrases_read": len(phrases[0]),
+        "train_duplicates_dropped": duplicates,
+        "train_dev_test_overlap_dropped": leaked,
+    }
+    return RawTask(splits, origin, notes)
+
+
 Loader = Callable[[dict[str, Any], Path, Path], RawTask]
 
 LOADERS: dict[str, Loader] = {
     "kim": lambda cfg, data_dir, cache_dir: load_kim(dict(cfg["files"]), data_dir),
     "mr": lambda cfg, data_dir, cache_dir: load_mr(dict(cfg["files"]), data_dir),
     "clickbait": lambda cfg, data_dir, cache_dir: load_clickbait(dict(cfg["files"]), data_dir),
+    "sst2_phrases": lambda cfg, data_dir, cache_dir: load_sst2_phrases(dict(cfg["files"]), data_dir),
     "imdb": lambda cfg, data_dir, cache_dir: load_imdb(dict(cfg["files"]), data_dir, cache_dir),
     "table": lambda cfg, data_dir, cache_dir: load_table(cfg, data_dir),
     "gensim_polarity": lambda cfg, data_dir, cache_dir: load_gensim_polarity(),

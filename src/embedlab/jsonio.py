@@ -31,5 +31,9 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Atomic write: a reader sees the old file or the new one, never half of one."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temporary file behind
+        raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 VERSION = "v1"
+log = logging.getLogger(__name__)
 
 
 def key(*parts: Any) -> str:
@@ -36,7 +38,11 @@ def array(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[], 
         return compute()
     path = Path(cache_dir) / "memo" / f"{kind}-{digest}.npy"
     if path.exists():
-        return np.load(path)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:  # corrupt entry: named, discarded, recomputed
+            log.warning("discarding the corrupt cache entry %s (%s)", path, exc)
+            path.unlink(missing_ok=True)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npy")
@@ -50,7 +56,11 @@ def record(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[],
         return compute()
     path = Path(cache_dir) / "memo" / f"{kind}-{digest}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("discarding the corrupt cache entry %s (%s)", path, exc)
+            path.unlink(missing_ok=True)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.json")

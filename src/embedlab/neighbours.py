@@ -22,6 +22,16 @@ def to_keyed_vectors(vocab: Vocabulary, matrix: np.ndarray) -> KeyedVectors:
     return kv
 
 
+def unseen_words(vocab: Vocabulary, n: int) -> list[str]:
+    """The most frequent dev/test words training never saw (indexed with count 0 by task.vocab.eval_words).
+
+    Their neighbours answer the 'Alps' and 'Himalaya' question directly: in a pretrained space an unseen word sits
+    near words of its meaning that training did see; in a scratch space its row is still the random initialisation.
+    """
+    extra = [w for w, c in zip(vocab.words[2:], vocab.counts[2:], strict=True) if c == 0]
+    return [w for w in extra if w.isalpha() and len(w) > 2][:n]
+
+
 def frequent_words(vocab: Vocabulary, n: int) -> list[str]:
     """The n most frequent content words (alphabetic, not stop words): frequent words worth probing."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS

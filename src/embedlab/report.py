@@ -87,6 +87,48 @@ def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each non-neural baseline beside the best neural cell of the same task and training size."""
+    from embedlab.baselines import BASELINES
+    from embedlab.results import summarise
+
+    cells = summarise(frame)
+    if cells.empty or not cells["model"].isin(BASELINES).any():
+        return pd.DataFrame()
+    cells["source"] = cells["embedding"].astype(str) + "/" + cells["mode"].astype(str)
+    rows = []
+    for (task, size), group in cells.groupby(["task", "config.task.train_size"], dropna=False, sort=True):
+        neural = group[~group["model"].isin(BASELINES)]
+        best = neural.loc[neural["mean"].idxmax()] if not neural.empty else None
+        for record in group[group["model"].isin(BASELINES)].to_dict("records"):
+            rows.append(
+                {
+                    "task": task,
+                    "train_size": size,
+                    "baseline": record["model"]
+                    + ("" if record["source"] == "scratch/scratch" else f" + {record['embedding']}"),
+                    "n": record["n"],
+                    "baseline_accuracy": record["mean"],
+                    "ci95_low": record["ci95_low"],
+                    "ci95_high": record["ci95_high"],
+                    "best_neural": None if best is None else f"{best['model']} {best['source']}",
+                    "best_neural_accuracy": None if best is None else best["mean"],
+                    "neural_minus_baseline": None if best is None else best["mean"] - record["mean"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def unseen_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The unseen-word comparison (results.unseen_table) as the report shows it."""
+    from embedlab.results import unseen_table
+
+    table = unseen_table(frame)
+    if table.empty:
+        return table
+    return table.rename(columns={"config.task.train_size": "train_size"})
+
+
 def _cell_means(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     done = completed(frame)
     present = [c for c in columns if c in done]
@@ -94,6 +136,8 @@ def _cell_means(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame()
     setting = ["task", "model", "config.task.train_size", "source"]
     means = done.groupby(setting, dropna=False)[present].agg(lambda s: pd.to_numeric(s, errors="coerce").mean())
+    scores = [c for c in present if c != "test_accuracy"]
+    means = means.dropna(subset=scores or None, how="all")  # baselines have no embedding to score
     return means.reset_index().rename(columns={"config.task.train_size": "train_size"})
 
 
@@ -121,7 +165,9 @@ def drift_table(frame: pd.DataFrame) -> pd.DataFrame:
 def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None = None, k: int = NEIGHBOURS_SHOWN):
     """Probe word x source: the trained space's nearest neighbours (each source's lowest-seed run of the task)."""
     done = completed(frame)
-    done = done[done["task"] == task].sort_values(["seed", "run_dir"]).drop_duplicates("source")
+    listed = np.array([(Path(d) / "neighbours.csv").exists() for d in done["run_dir"]], dtype=bool)
+    done = done[(done["task"] == task).to_numpy() & listed]
+    done = done.sort_values(["seed", "run_dir"]).drop_duplicates("source")
     lists: dict[str, dict[str, str]] = {}
     for record in done.to_dict("records"):
         path = Path(record["run_dir"]) / "neighbours.csv"
@@ -223,7 +269,13 @@ def learning_curves(frame: pd.DataFrame) -> pd.DataFrame:
         return cells
     counts = cells.groupby(["task", "model", "embedding", "mode"])["train_size"].nunique(dropna=False)
     curves = counts[counts > 1].reset_index()[["task", "model", "embedding", "mode"]]
-    return cells.merge(curves, on=["task", "model", "embedding", "mode"]).sort_values(["task", "embedding", "n_train"])
+    out = cells.merge(curves, on=["task", "model", "embedding", "mode"])
+    if out.empty:
+        return out
+    models = out.groupby("task")["model"].transform("nunique")
+    neural = out["embedding"].astype(str) + "/" + out["mode"].astype(str)
+    out["curve"] = neural.where(models == 1, out["model"].astype(str) + " " + neural)  # baselines beside CNNs
+    return out.sort_values(["task", "curve", "n_train"])
 
 
 def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
@@ -234,9 +286,9 @@ def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5))
     axes = np.atleast_1d(axes)
     for ax, task in zip(axes, tasks, strict=True):
-        for (embedding, mode), group in curves[curves["task"] == task].groupby(["embedding", "mode"]):
+        for curve, group in curves[curves["task"] == task].groupby("curve"):
             group = group.sort_values("n_train")
-            line = ax.plot(group["n_train"], group["mean"], marker="o", label=f"{embedding}/{mode}")[0]
+            line = ax.plot(group["n_train"], group["mean"], marker="o", label=curve)[0]
             ax.fill_between(group["n_train"], group["ci95_low"], group["ci95_high"], alpha=0.15, color=line.get_color())
         ax.set_xscale("log")
         ax.set_title(task)
@@ -377,11 +429,35 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
                 [_shown(against)],
             )
         )
+    baselines = baseline_table(frame)
+    if not baselines.empty:
+        parts.append(
+            Section(
+                "Baselines on the same splits",
+                "Majority class, tf-idf + logistic regression (word 1-2 grams, C chosen on dev) and fastText "
+                "supervised (with and without the pretrained vectors), trained on the same training split and scored "
+                "on the same test set with the same seeds or folds, beside the best neural cell. A neural comparison "
+                "that loses to tf-idf + LR answers a question nobody would deploy.",
+                [_shown(baselines)],
+            )
+        )
+    unseen = unseen_summary(frame)
+    if not unseen.empty:
+        parts.append(
+            Section(
+                "Sentences with words training never saw",
+                "Test accuracy of each source against the scratch Embedding, by how many of a test sentence's words "
+                "never occur in the training split (0, 1, 2, 3+), pooled over the seeds both ran, with exact McNemar "
+                "on the paired predictions in the bucket. If pretrained vectors help because they place unseen words "
+                "('Himalaya') near seen ones ('Alps'), the difference grows with the unseen count.",
+                [_shown(unseen)],
+            )
+        )
     curves = learning_curves(frame)
     if not curves.empty:
         path = _figure_path(out_dir, "learning_curves.png")
         plot_learning_curves(curves, path)
-        shown = curves.pivot_table(index=["task", "embedding", "mode"], columns="n_train", values="mean").reset_index()
+        shown = curves.pivot_table(index=["task", "curve"], columns="n_train", values="mean").reset_index()
         shown.columns = [f"n={int(c)}" if isinstance(c, float | int) else str(c) for c in shown.columns]
         parts.append(
             Section(

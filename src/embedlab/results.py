@@ -4,7 +4,7 @@ Every run directory (any depth below a folder) with a metrics.json is one row: i
 resolved config value from its config.yaml as a `config.<dotted.key>` column. Only `completed` runs are results;
 `failed` runs and runs that never finished (`running`: killed, or still going) are listed, never aggregated.
 
-    python -m embedlab.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv
+    python -m embedlab.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv, unseen.csv
 """
 
 from __future__ import annotations
@@ -44,8 +44,15 @@ def read_run(run_dir: Path) -> dict[str, object]:
     row: dict[str, object] = {"run_dir": str(run_dir)}
     try:
         metrics = json.loads((run_dir / STATUS_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return {**row, "status": "broken", "error": f"{STATUS_FILE}: {exc}"}
+    if not isinstance(metrics, dict):
+        return {**row, "status": "broken", "error": f"{STATUS_FILE} holds a {type(metrics).__name__}, not a record"}
+    if metrics.get("status") == "completed":
+        for key in ("test_accuracy", "seed"):
+            value = metrics.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return {**row, "status": "broken", "error": f"{STATUS_FILE}: {key} is {value!r}, not a number"}
     for key, value in metrics.items():
         row[key] = json.dumps(value) if isinstance(value, list | dict) else value
     config_path = run_dir / "config.yaml"
@@ -196,12 +203,73 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _bucketed(run_dir: str) -> pd.DataFrame | None:
+    path = Path(run_dir) / "predictions.csv"
+    if not path.exists():
+        return None
+    frame = pd.read_csv(path)
+    if "unseen_words" not in frame:
+        return None
+    frame = frame.sort_values("index")
+    return pd.DataFrame({"correct": (frame["label"] == frame["pred"]).to_numpy(), "unseen": frame["unseen_words"]})
+
+
+def unseen_table(frame: pd.DataFrame, reference: str = "scratch/scratch") -> pd.DataFrame:
+    """Each source against the scratch Embedding by how many of a test sentence's words training never saw.
+
+    Buckets 0, 1, 2, 3+ unseen words; accuracy pooled over the seeds both ran (the same test sentences), the
+    difference, and exact McNemar on the paired predictions inside the bucket.
+    """
+    done = frame[frame["status"] == "completed"].copy()
+    if done.empty:
+        return pd.DataFrame()
+    done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)
+    setting = [c for c in CELL if c not in SOURCE]
+    rows = []
+    for key, group in done.groupby(setting, dropna=False, sort=True):
+        by_source = {s: g.drop_duplicates("seed", keep="last").set_index("seed") for s, g in group.groupby("source")}
+        if reference not in by_source:
+            continue
+        for source in sorted(set(by_source) - {reference}):
+            seeds = sorted(set(by_source[source].index) & set(by_source[reference].index))
+            pairs = [
+                (_bucketed(by_source[source].loc[s, "run_dir"]), _bucketed(by_source[reference].loc[s, "run_dir"]))
+                for s in seeds
+            ]
+            pairs = [(a, b) for a, b in pairs if a is not None and b is not None and len(a) == len(b)]
+            if not pairs:
+                continue
+            a = pd.concat([p for p, _ in pairs], ignore_index=True)
+            b = pd.concat([q for _, q in pairs], ignore_index=True)
+            bucket = np.minimum(a["unseen"].to_numpy(), 3)
+            for value, name in enumerate(("0", "1", "2", "3+")):
+                members = bucket == value
+                if not members.any():
+                    continue
+                ca, cb = a["correct"].to_numpy()[members], b["correct"].to_numpy()[members]
+                rows.append(
+                    {
+                        **dict(zip(setting, key, strict=True)),
+                        "source": source,
+                        "unseen_words": name,
+                        "sentences_per_seed": int(members.sum() // len(pairs)),
+                        "seeds": len(pairs),
+                        "accuracy_source": float(ca.mean()),
+                        "accuracy_scratch": float(cb.mean()),
+                        "difference": float(ca.mean() - cb.mean()),
+                        "mcnemar_p": mcnemar_p(ca, cb),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def build(folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None = None) -> dict[str, Path]:
     """The results table, summary and paired comparisons of the runs below folder, written into out_dir."""
     frame = collect(folder) if frame is None else frame
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
     written = dict(zip(("runs.parquet", "runs.csv"), write_table(frame, out_dir), strict=True))
-    for name, table in (("cells.csv", summarise(frame)), ("paired.csv", paired(frame))):
+    tables = (("cells.csv", summarise(frame)), ("paired.csv", paired(frame)), ("unseen.csv", unseen_table(frame)))
+    for name, table in tables:
         written[name] = _atomic(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
     return written
 

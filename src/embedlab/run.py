@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -27,18 +28,28 @@ log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
 
 STATUS_FILE = "metrics.json"
+DISK_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST)
+
+
+def disk_error(exc: OSError) -> str:
+    """One line for a file the run could not write: which file, why, what to do."""
+    where = exc.filename or "a file in the run directory"
+    return f"cannot write {where}: {exc.strerror}; free space or choose a writable paths.results_dir / hydra.run.dir"
+
+
 LOCK_FILE = ".lock"
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
+    from embedlab.baselines import BASELINES
     from embedlab.datasets import load_raw
     from embedlab.embeddings import prepare_embedding
     from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.neighbours import to_keyed_vectors
     from embedlab.splits import prepare
-    from embedlab.text import Tokenizer, Vocabulary, sequence_length
-    from embedlab.train import evaluate, seed_everything, train
+    from embedlab.text import Tokenizer, Vocabulary, sequence_length, unseen_counts
+    from embedlab.train import evaluate, seed_everything, test_metrics, train
 
     task_cfg: dict[str, Any] = OmegaConf.to_container(cfg.task, resolve=True)  # type: ignore[assignment]
     seed = int(cfg.seed)
@@ -72,8 +83,36 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
     if "pretrain" in emb.info:
         write_json(out_dir / "pretrain.json", emb.info["pretrain"])
-    seed_everything(seed, cfg.trainer.get("threads"))
     model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
+    unseen = unseen_counts(tokens["train"], tokens["test"])
+    common = {
+        "n_train": len(data.train),
+        "n_dev": len(data.dev),
+        "n_test": len(data.test),
+        "vocab_size": len(vocab),
+        "max_len": max_len,
+        "embedding_source": emb.source,
+        **data.notes,
+        **(emb.coverage.as_dict() if emb.coverage else {}),
+    }
+    if model_cfg["name"] in BASELINES:
+        started_training = time.perf_counter()
+        probs, info = baseline(model_cfg, tokens, data, emb, vocab, seed)
+        metrics = test_metrics(data.test.labels, probs, len(data.classes))
+        write_predictions(out_dir, data, probs, unseen)
+        metrics.update(
+            {
+                **{k: v for k, v in info.items() if k == "dev_accuracy_best"},
+                "train_seconds": round(time.perf_counter() - started_training, 3),
+                "prepare_seconds": round(started_training - started, 3),
+                "baseline": info,
+                **unseen_accuracy(data.test.labels, probs, unseen),
+                **common,
+            }
+        )
+        return metrics
+
+    seed_everything(seed, cfg.trainer.get("threads"))
     model = build_model(model_cfg, emb, len(vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
@@ -88,11 +127,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(
         out_dir / "history.csv", index=False
     )
-    predictions = pd.DataFrame({"index": range(len(data.test)), "label": arrays["test"][1], "pred": probs.argmax(1)})
-    for i, name in enumerate(data.classes):
-        predictions[f"p_{name}"] = probs[:, i].round(6)
-    predictions["text"] = data.test.texts
-    predictions.to_csv(out_dir / "predictions.csv", index=False)
+    write_predictions(out_dir, data, probs, unseen)
 
     spaces = {"initial": to_keyed_vectors(vocab, initial), "trained": to_keyed_vectors(vocab, trained)}
     spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
@@ -112,18 +147,57 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             "train_seconds": round(result.seconds, 3),
             "prepare_seconds": round(prep_seconds, 3),
             "examples_per_second": round(result.examples_per_second, 1),
-            "n_train": len(data.train),
-            "n_dev": len(data.dev),
-            "n_test": len(data.test),
-            "vocab_size": len(vocab),
-            "max_len": max_len,
             "embedding_rows_changed": changed_rows,
-            "embedding_source": emb.source,
-            **(emb.coverage.as_dict() if emb.coverage else {}),
+            **unseen_accuracy(data.test.labels, probs, unseen),
+            **common,
             **analysis,
         }
     )
     return metrics
+
+
+def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.ndarray) -> None:
+    """predictions.csv: every test example's label, prediction, class probabilities and unseen-word count."""
+    predictions = pd.DataFrame({"index": range(len(data.test)), "label": data.test.labels, "pred": probs.argmax(1)})
+    for i, name in enumerate(data.classes):
+        predictions[f"p_{name}"] = probs[:, i].round(6)
+    predictions["unseen_words"] = unseen
+    predictions["text"] = data.test.texts
+    predictions.to_csv(out_dir / "predictions.csv", index=False)
+
+
+def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -> dict[str, Any]:
+    """Test accuracy by how many of a sentence's words training never saw (0, 1, 2, 3+), and how many such."""
+    from embedlab.text import UNSEEN_BUCKETS, unseen_bucket
+
+    correct = probs.argmax(1) == labels
+    buckets = unseen_bucket(unseen)
+    out: dict[str, Any] = {"test_share_with_unseen": round(float(np.mean(unseen > 0)), 4) if len(unseen) else 0.0}
+    for name in UNSEEN_BUCKETS:
+        members = buckets == name
+        out[f"n_test_unseen_{name}"] = int(members.sum())
+        out[f"test_accuracy_unseen_{name}"] = float(correct[members].mean()) if members.any() else float("nan")
+    return out
+
+
+def baseline(
+    model_cfg: dict[str, Any], tokens: dict[str, list[list[str]]], data: Any, emb: Any, vocab: Any, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A non-neural baseline's test probabilities on the run's own splits (embedlab.baselines)."""
+    from embedlab.baselines import fasttext_supervised, majority, tfidf_lr
+
+    n_classes = len(data.classes)
+    train = (tokens["train"], data.train.labels)
+    if model_cfg["name"] == "majority":
+        return majority(train, len(data.test), n_classes)
+    if model_cfg["name"] == "tfidf_lr":
+        return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens["test"], n_classes, model_cfg, seed)
+    vectors = None
+    if emb.matrix is not None:
+        keep = ~emb.missing_rows if emb.missing_rows is not None else np.ones(len(vocab), bool)
+        keep[:2] = False  # padding and unknown
+        vectors = {vocab.words[i]: emb.matrix[i] for i in np.flatnonzero(keep)}
+    return fasttext_supervised(train, tokens["test"], n_classes, model_cfg, seed, vectors)
 
 
 def analyse(
@@ -287,13 +361,22 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    from embedlab.schema import check
+
     status_path = out_dir / STATUS_FILE
     config_text = OmegaConf.to_yaml(cfg, resolve=True)
+    try:
+        check(OmegaConf.to_container(cfg, resolve=True), CONFIG_DIR)  # type: ignore[arg-type]
+    except EmbedlabError as exc:
+        if not status_path.exists():  # never over a record of an earlier run
+            write_json(status_path, {"status": "failed", "error": str(exc)})
+        raise
     previous = earlier_attempt(out_dir, config_text, bool(cfg.get("resume", False)))
     if previous is not None:
         log.info("already completed with this config, skipped (resume=true): %s", out_dir)
         return previous
     (out_dir / "config.yaml").write_text(config_text)
+    write_hydra_record(cfg, out_dir)
     base = {
         "task": cfg.task.name,
         "embedding": cfg.embedding.name,
@@ -308,8 +391,14 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         metrics = experiment(cfg, out_dir)
     except Exception as exc:
         error = str(exc) if isinstance(exc, EmbedlabError) else f"{type(exc).__name__}: {exc}"
-        write_json(status_path, {**base, "status": "failed", "error": error})
-        track(cfg, out_dir)
+        try:
+            write_json(status_path, {**base, "status": "failed", "error": error})
+        except OSError as write_error:  # the disk that failed the run may refuse the record too
+            log.error("could not record the failure in %s: %s", status_path, write_error.strerror)
+        else:
+            track(cfg, out_dir)
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+            raise EmbedlabError(disk_error(exc)) from None
         raise
     payload = {**base, "status": "completed", "wall_seconds": round(time.perf_counter() - started, 3), **metrics}
     write_json(status_path, payload)
@@ -322,6 +411,24 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir,
     )
     return payload
+
+
+def write_hydra_record(cfg: DictConfig, out_dir: Path) -> None:
+    """.hydra/config.yaml, hydra.yaml and overrides.yaml, as Hydra writes them, once the run owns the directory.
+
+    Hydra writes them before the run can look (hydra.output_subdir=null turns that off), so a rerun refused as
+    another config used to leave the completed run's directory saying it was made with the refused overrides.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    record = out_dir / ".hydra"
+    record.mkdir(exist_ok=True)
+    (record / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (record / "hydra.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create({"hydra": hydra_cfg})))
+    (record / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(list(hydra_cfg.overrides.task))))
 
 
 def _in_sweep() -> bool:
@@ -339,6 +446,15 @@ def main(cfg: DictConfig) -> float:
     failures.clear()
     try:
         return float(run(cfg).get("test_accuracy", math.nan))
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        failures.append(disk_error(exc))
+        log.error("%s", failures[-1])
+        if _in_sweep():
+            return math.nan
+        print(f"embedlab: error: {failures[-1]}", file=sys.stderr)
+        sys.exit(2)
     except EmbedlabError as exc:
         failures.append(str(exc))
         log.error("%s", exc)
@@ -354,6 +470,28 @@ def main(cfg: DictConfig) -> float:
         return math.nan
 
 
+def unknown_choice(args: list[str]) -> str | None:
+    """The one-line error for a `group=option` override naming no shipped option (before Hydra's long message)."""
+    import os
+
+    experiments = Path(os.environ.get("EMBEDLAB_EXPERIMENTS_DIR", CONFIG_DIR.parent / "experiments"))
+    for arg in args:
+        key, eq, value = arg.lstrip("+~").partition("=")
+        if not eq or "." in key or "/" in key or value.startswith(("range(", "choice(", "glob(")):
+            continue
+        folder = experiments / key if key == "experiment" else CONFIG_DIR / key
+        if key == "hydra" or not folder.is_dir():
+            continue
+        options = sorted(p.stem for p in folder.glob("*.yaml"))
+        for name in (v.strip() for v in value.split(",")):
+            if name not in options and name != "null":
+                return f"{key}={name} is not known; use one of {', '.join(options)}"
+    return None
+
+
 if __name__ == "__main__":
     export_locations()
+    if problem := unknown_choice(sys.argv[1:]):
+        print(f"embedlab: error: {problem}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ class TaskData:
     dev: Split
     test: Split
     origin: dict[str, str]
+    notes: dict[str, int] = field(default_factory=dict)
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "dev": len(self.dev), "test": len(self.test)}
@@ -56,7 +57,7 @@ def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def _holdout(split: Split, fraction: float, seed: int, what: str) -> tuple[Split, Split]:
     """Split off a stratified fraction (returned second) with a fixed seed."""
-    if not 0 < fraction < 1:
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
         raise EmbedlabError(f"task.{what}={fraction} must be a fraction between 0 and 1")
     order = stratified_order(split.labels, seed)
     n_out = max(1, int(round(len(split) * fraction)))
@@ -99,11 +100,18 @@ def subsample(split: Split, size: int | float | None, seed: int) -> Split:
     return split.take(np.sort(order[:count]))
 
 
+def _fraction(cfg: dict[str, Any], key: str) -> float:
+    """task.test_fraction / dev_fraction: 0.1 when unset (null), else exactly what the user gave."""
+    value = cfg.get(key)
+    return 0.1 if value is None else value
+
+
 def _to_ids(raw: tuple[list[str], list[str]], classes: tuple[str, ...], where: str) -> Split:
     texts, labels = raw
     index = {c: i for i, c in enumerate(classes)}
     ids = np.empty(len(labels), dtype=np.int64)
     for row, (text, label) in enumerate(zip(texts, labels, strict=True)):
+        label = label.strip()
         if label not in index:
             raise EmbedlabError(
                 f"{where}: label {label!r} (row {row + 1}) is not one of task.classes {list(classes)}; "
@@ -120,8 +128,8 @@ def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
     train_raw = raw.splits.get("train") or raw.splits.get("all")
     if train_raw is None or not train_raw[0]:
         raise EmbedlabError(f"{raw.origin.get('train') or raw.origin.get('all')}: no examples found")
-    label_values = cfg.get("label_values") or cfg.get("classes") or sorted(set(train_raw[1]))
-    label_values = tuple(str(v) for v in label_values)
+    label_values = cfg.get("label_values") or cfg.get("classes") or sorted({label.strip() for label in train_raw[1]})
+    label_values = tuple(str(v).strip() for v in label_values)
     names = tuple(str(c) for c in (cfg.get("classes") or label_values))
     if len(names) != len(label_values):
         raise EmbedlabError(f"task.classes has {len(names)} names but task.label_values has {len(label_values)}")
@@ -138,17 +146,22 @@ def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
         if cfg.get("cv_folds"):
             train, test = cv_fold(everything, int(cfg["cv_folds"]), split_seed, seed)
         else:
-            train, test = _holdout(everything, float(cfg.get("test_fraction") or 0.1), split_seed, "test_fraction")
+            train, test = _holdout(everything, _fraction(cfg, "test_fraction"), split_seed, "test_fraction")
     if "dev" in raw.splits:
         dev = _to_ids(raw.splits["dev"], label_values, where("dev"))
     else:
-        train, dev = _holdout(train, float(cfg.get("dev_fraction") or 0.1), split_seed + 1, "dev_fraction")
+        train, dev = _holdout(train, _fraction(cfg, "dev_fraction"), split_seed + 1, "dev_fraction")
 
-    present = Counter(train.labels.tolist())
-    if len(present) < 2:
-        only = names[next(iter(present))] if present else "none"
-        raise EmbedlabError(
-            f"{where('train')}: the training data has one class only ({only!r}); a classifier needs at least two"
-        )
     train = subsample(train, cfg.get("train_size"), seed if cfg.get("sample_seed") is None else cfg["sample_seed"])
-    return TaskData(cfg["name"], names, train, dev, test, dict(raw.origin))
+    present = Counter(train.labels.tolist())
+    if not present:
+        raise EmbedlabError(
+            f"{where('train')}: the training split is empty; give more rows or lower the held-out fractions"
+        )
+    if len(present) < 2:
+        size = f" (task.train_size={cfg.get('train_size')})" if cfg.get("train_size") is not None else ""
+        raise EmbedlabError(
+            f"{where('train')}: the training data{size} has one class only ({names[next(iter(present))]!r}); "
+            "a classifier needs at least two"
+        )
+    return TaskData(cfg["name"], names, train, dev, test, dict(raw.origin), dict(raw.notes))

@@ -172,8 +172,9 @@ def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None
         return written
     done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
     for task, runs in done.groupby("task"):
-        first = runs.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
-        dirs = [Path(d) for d in first["run_dir"] if (Path(d) / SAMPLE_FILE).exists()]
+        drawn = runs[[(Path(d) / SAMPLE_FILE).exists() for d in runs["run_dir"]]]  # baselines draw none
+        first = drawn.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
+        dirs = [Path(d) for d in first["run_dir"]]
         if len(dirs) < 2:
             continue
         out = folder / f"projection_{task}.png"

@@ -150,16 +150,81 @@ def read_text(source: VectorSource, wanted: set[str], fmt: str) -> tuple[dict[st
             token = word.decode("latin-1")
         if token in wanted and token not in found:
             try:
-                found[token] = np.array(rest.split(), dtype=np.float32)
-            except ValueError:
+                row = np.array(rest.split(), dtype=np.float32)
+            except (ValueError, OverflowError):
                 raise EmbedlabError(f"{source}:{number}: row for {token!r} has a value that is not a number") from None
+            if not np.all(np.isfinite(row)):
+                raise EmbedlabError(
+                    f"{source}:{number}: row for {token!r} has a NaN or infinite value (or one beyond float32); "
+                    "fix or re-export the file"
+                )
+            found[token] = row
     if dim is None or rows == 0:
         raise EmbedlabError(f"{source} holds no vectors")
     if fmt != "glove":
         expected = _header(source)[0]
         if rows != expected:
-            raise EmbedlabError(f"{source}: header says {expected} vectors but the file has {rows}; it is truncated")
+            what = "it is truncated" if rows < expected else "fix the header's count or the file"
+            raise EmbedlabError(f"{source}: header says {expected} vectors but the file has {rows}; {what}")
     return found, dim
+
+
+def check_fasttext_bin(source: VectorSource) -> None:
+    """Walk a fastText .bin's header, dictionary and matrix sizes within the file's length before gensim reads it.
+
+    gensim's loader reads a word until a NUL byte and never stops at the end of the file, so a truncated .bin made
+    it spin forever at 100% CPU; random bytes and pickles reached it too. This reads only offsets and small fields
+    (memory-mapped), every one checked against the file size, so a bad file fails in well under a second.
+    """
+    import mmap
+    import struct
+
+    path = source.path
+    size = path.stat().st_size
+
+    def bad(what: str) -> EmbedlabError:
+        return EmbedlabError(f"{source}: not a complete fastText .bin ({what}); download or export it again")
+
+    with open(path, "rb") as handle:
+        if handle.read(1) == b"\x80":
+            raise EmbedlabError(
+                f"{source}: a Python pickle, not a fastText .bin; give vectors fastText or gensim wrote"
+            )
+    if size < 56:
+        raise bad(f"{size} bytes, shorter than its header")
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        new = data[:4] == FASTTEXT_MAGIC  # fastText >= 0.2; older files start with the dimension
+        dim, model = (
+            struct.unpack_from("<i", data, 8 if new else 0)[0],
+            struct.unpack_from("<i", data, 36 if new else 28)[0],
+        )
+        if not 0 < dim <= 100_000 or not 1 <= model <= 3:
+            raise bad(f"dimension {dim} and model type {model} in its header")
+        pos = 64 if new else 56
+        if pos + (28 if new else 20) > size:
+            raise bad("the file ends inside its dictionary header")
+        entries, _, labels = struct.unpack_from("<3i", data, pos)
+        prune = struct.unpack_from("<q", data, pos + 20)[0] if new else 0
+        pos += 28 if new else 20
+        if model == 3 or labels > 0:
+            raise EmbedlabError(
+                f"{source}: a supervised fastText model (classifier); give unsupervised vectors (cbow or skipgram)"
+            )
+        if entries < 0:
+            raise bad(f"{entries} dictionary entries")
+        for _ in range(entries):
+            end = data.find(b"\0", pos)
+            if end < 0 or end + 10 > size:
+                raise bad("the file ends inside its dictionary")
+            pos = end + 10  # NUL, int64 count, int8 type
+        pos += 8 * max(prune, 0) + (1 if new else 0)  # pruned ids; the quantization flag
+        if pos + 16 > size:
+            raise bad("the file ends before its vectors")
+        if new and data[pos - 1]:
+            raise EmbedlabError(f"{source}: a quantized fastText model (.ftz); give the full .bin")
+        rows, cols = struct.unpack_from("<2q", data, pos)
+        if rows < 0 or cols != dim or pos + 16 + 4 * rows * cols > size:
+            raise bad(f"its matrix of {rows} x {cols} floats does not fit in {size} bytes")
 
 
 def read_with_gensim(source: VectorSource, wanted: set[str], fmt: str) -> tuple[dict[str, np.ndarray], int, set[str]]:
@@ -171,12 +236,18 @@ def read_with_gensim(source: VectorSource, wanted: set[str], fmt: str) -> tuple[
         raise EmbedlabError(f"{source}: binary vectors inside a zip are not supported; extract the file first")
     try:
         if fmt == "fasttext_bin":
+            check_fasttext_bin(source)
             kv = load_facebook_vectors(str(source.path))
         else:
             kv = KeyedVectors.load_word2vec_format(str(source.path), binary=True)
     except (EOFError, ValueError, OSError, AssertionError, UnicodeDecodeError, NotImplementedError) as exc:
         raise EmbedlabError(f"{source}: cannot read as {fmt} ({exc}); the file is truncated or corrupt") from None
     found = {w: kv.get_vector(w).astype(np.float32) for w in wanted if w in kv.key_to_index}
+    broken = next((w for w, row in found.items() if not np.all(np.isfinite(row))), None)
+    if broken is not None:
+        raise EmbedlabError(
+            f"{source}: the vector of {broken!r} has a NaN or infinite value; fix or re-export the file"
+        )
     subword: set[str] = set()
     if fmt == "fasttext_bin":
         for word in wanted - found.keys():
@@ -190,6 +261,23 @@ def read_with_gensim(source: VectorSource, wanted: set[str], fmt: str) -> tuple[
 def _cache_file(cache_dir: Path, source: VectorSource, fmt: str, vocab: Vocabulary) -> Path:
     key = hashlib.sha256(f"{CACHE_VERSION}|{source.identity()}|{fmt}|{vocab.fingerprint()}".encode()).hexdigest()
     return Path(cache_dir) / "vectors" / f"{source.path.name}-{key[:20]}.npz"
+
+
+def _read_cache(cached: Path, source: VectorSource, fmt: str) -> PretrainedVectors | None:
+    """A cached restricted load; a corrupt entry is named, discarded and rebuilt (None)."""
+    try:
+        with np.load(cached, allow_pickle=False) as data:
+            return PretrainedVectors(
+                tuple(data["words"].tolist()),
+                data["matrix"],
+                tuple(data["subword"].tolist()),
+                str(source),
+                fmt,
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("discarding the corrupt cache entry %s (%s); reading the vector file again", cached, exc)
+        cached.unlink(missing_ok=True)
+        return None
 
 
 def load_pretrained(
@@ -208,12 +296,9 @@ def load_pretrained(
     fmt = {"fasttext_vec": "word2vec_text"}.get(fmt, fmt)
     cached = _cache_file(cache_dir, source, fmt, vocab) if cache_dir else None
     started = time.perf_counter()
-    if cached and cached.exists():
-        with np.load(cached, allow_pickle=False) as data:
-            loaded = PretrainedVectors(
-                tuple(data["words"].tolist()), data["matrix"], tuple(data["subword"].tolist()), str(source), fmt
-            )
-        log.info("vectors from cache %s in %.2fs", cached.name, time.perf_counter() - started)
+    loaded = _read_cache(cached, source, fmt) if cached and cached.exists() else None
+    if loaded is not None:
+        log.info("vectors from cache %s in %.2fs", cached.name, time.perf_counter() - started)  # type: ignore[union-attr]
     else:
         wanted = set(vocab.words[2:])
         if fmt in ("word2vec_bin", "fasttext_bin"):
@@ -227,7 +312,12 @@ def load_pretrained(
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, words=np.array(words, dtype=str), matrix=matrix, subword=np.array(loaded.from_subwords))
+            np.savez(
+                tmp,
+                words=np.array(words, dtype=str),
+                matrix=matrix,
+                subword=np.array(loaded.from_subwords),
+            )
             os.replace(tmp, cached)
     if expected_dim is not None and loaded.dim != expected_dim:
         raise EmbedlabError(

@@ -1,0 +1,126 @@
+"""Non-neural baselines on a run's own splits: is the neural comparison even competitive?
+
+Each baseline sees the same tokenized training, dev and test texts as the neural models of its study (same task,
+seed, fold and training-size sample) and returns test-set class probabilities, so its run directory is a row of
+the results table like any other. `majority` predicts the most frequent training class; `tfidf_lr` is
+scikit-learn's tf-idf over word 1-2 grams with logistic regression, its C chosen on the dev split; `fasttext`
+is fastText supervised (the reference implementation), with the run's pretrained vectors when its embedding has
+them (`pretrainedVectors`), trained in a child process with one thread so that a seed gives the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlab.errors import EmbedlabError
+
+Tokens = Sequence[Sequence[str]]
+
+
+def majority(train: tuple[Tokens, np.ndarray], n_test: int, n_classes: int) -> tuple[np.ndarray, dict[str, Any]]:
+    counts = np.bincount(train[1], minlength=n_classes)
+    probs = np.zeros((n_test, n_classes))
+    probs[:, int(np.argmax(counts))] = 1.0
+    return probs, {"majority_class": int(np.argmax(counts))}
+
+
+def tfidf_lr(
+    train: tuple[Tokens, np.ndarray],
+    dev: tuple[Tokens, np.ndarray],
+    test: Tokens,
+    n_classes: int,
+    cfg: dict[str, Any],
+    seed: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """tf-idf (sublinear tf) over word n-grams + logistic regression, C the best of cfg["C"] on dev accuracy."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    low, high = (int(n) for n in cfg["ngrams"])
+    vectorizer = TfidfVectorizer(
+        analyzer=lambda tokens: _ngrams(tokens, low, high), sublinear_tf=True, min_df=int(cfg["min_df"])
+    )
+    x_train = vectorizer.fit_transform(train[0])
+    x_dev, x_test = vectorizer.transform(dev[0]), vectorizer.transform(test)
+    best: tuple[float, float, Any] | None = None
+    for c in cfg["C"]:
+        model = LogisticRegression(C=float(c), max_iter=2000, random_state=seed).fit(x_train, train[1])
+        score = float((model.predict(x_dev) == dev[1]).mean())
+        if best is None or score > best[0]:
+            best = (score, float(c), model)
+    assert best is not None
+    probs = np.zeros((x_test.shape[0], n_classes))
+    probs[:, best[2].classes_] = best[2].predict_proba(x_test)
+    return probs, {"dev_accuracy_best": best[0], "C": best[1], "features": int(x_train.shape[1])}
+
+
+def _ngrams(tokens: Sequence[str], low: int, high: int) -> list[str]:
+    return [" ".join(tokens[i : i + n]) for n in range(low, high + 1) for i in range(len(tokens) - n + 1)]
+
+
+FASTTEXT_CHILD = r"""
+import json, sys
+import fasttext
+args = json.load(open(sys.argv[1], encoding="utf-8"))
+model = fasttext.train_supervised(**args["train"])
+labels, probs = model.predict(args["texts"], k=-1)
+json.dump([dict(zip(l, map(float, p))) for l, p in zip(labels, probs)], open(args["out"], "w"))
+"""
+
+
+def fasttext_supervised(
+    train: tuple[Tokens, np.ndarray],
+    test: Tokens,
+    n_classes: int,
+    cfg: dict[str, Any],
+    seed: int,
+    vectors: dict[str, np.ndarray] | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """fastText supervised in a child process (fasttext 0.9.3 trained twice in one process can stop with NaN)."""
+    with tempfile.TemporaryDirectory(prefix="embedlab-fasttext-") as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text(
+            "".join(f"__label__{y} {' '.join(t)}\n" for t, y in zip(train[0], train[1], strict=True)), "utf-8"
+        )
+        options = {
+            "input": str(train_file),
+            "epoch": int(cfg["epochs"]),
+            "lr": float(cfg["learning_rate"]),
+            "wordNgrams": int(cfg["word_ngrams"]),
+            "dim": int(cfg["dim"]),
+            "thread": 1,
+            "seed": seed,
+            "verbose": 0,
+        }
+        if vectors:
+            dim = len(next(iter(vectors.values())))
+            vec = Path(tmp) / "vectors.vec"
+            with open(vec, "w", encoding="utf-8") as handle:
+                handle.write(f"{len(vectors)} {dim}\n")
+                for word, row in vectors.items():
+                    handle.write(word + " " + " ".join(f"{v:.6g}" for v in row) + "\n")
+            options.update(pretrainedVectors=str(vec), dim=dim)
+        out = Path(tmp) / "probs.json"
+        payload = Path(tmp) / "payload.json"
+        payload.write_text(json.dumps({"train": options, "texts": [" ".join(t) for t in test], "out": str(out)}))
+        process = subprocess.run([sys.executable, "-c", FASTTEXT_CHILD, str(payload)], capture_output=True, text=True)
+        if process.returncode != 0:
+            last = (process.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EmbedlabError(f"fastText supervised failed: {last}")
+        rows = json.loads(out.read_text())
+    probs = np.zeros((len(test), n_classes))
+    for i, row in enumerate(rows):
+        for label, p in row.items():
+            probs[i, int(label.removeprefix("__label__"))] = p
+    return probs, {"pretrained_vectors": len(vectors) if vectors else 0, "dim": options["dim"]}
+
+
+BASELINES = ("majority", "tfidf_lr", "fasttext")

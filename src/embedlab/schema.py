@@ -1,0 +1,108 @@
+"""Check a composed config against the shipped config files before anything is read: typos and wrong types stop.
+
+Hydra merges a misspelt key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file) silently and a
+run then ignores it; `trainer.epochs=ten` failed only after data loading. The schema of each group is the union of
+the keys of its shipped options (configs/<group>/*.yaml; configs/config.yaml for top-level keys), each with the
+type its shipped values have, so a value of another type, a fraction where a count is meant, or a key no option
+has fails here in one line that names the key and the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embedlab.errors import EmbedlabError
+
+SKIPPED = ("hydra",)  # Hydra's own node, checked by Hydra
+OPEN = {"analysis.pair_sets", "analysis.analogy_sets"}  # user-named entries
+
+
+@cache
+def schema(config_dir: Path) -> dict[str, set[type]]:
+    """Dotted key -> the types its shipped values have (NoneType alone: any type is accepted)."""
+    out: dict[str, set[type]] = {}
+    top = yaml.safe_load((config_dir / "config.yaml").read_text()) or {}
+    _walk("", {k: v for k, v in top.items() if k not in ("defaults", *SKIPPED)}, out)
+    for group in sorted(p for p in config_dir.iterdir() if p.is_dir() and p.name not in SKIPPED):
+        for option in sorted(group.glob("*.yaml")):
+            text = option.read_text()
+            if text.lstrip().startswith("# @package _global_"):
+                continue  # arms and layouts set keys of other groups; those groups' files define them
+            _walk(group.name, yaml.safe_load(text) or {}, out)
+    return out
+
+
+def _walk(prefix: str, node: Any, out: dict[str, set[type]]) -> None:
+    if isinstance(node, dict) and (node or prefix in OPEN):
+        out.setdefault(prefix, set()).add(dict)
+        for key, value in node.items():
+            if key != "defaults":
+                _walk(f"{prefix}.{key}" if prefix else str(key), value, out)
+    elif prefix:
+        out.setdefault(prefix, set()).add(type(node))
+
+
+def check(config: dict[str, Any], config_dir: Path) -> None:
+    """Raise EmbedlabError for the first key no shipped option has, or a value of the wrong type."""
+    known = schema(Path(config_dir))
+    _check("", config, known)
+
+
+def _check(prefix: str, node: Any, known: dict[str, set[type]]) -> None:
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if path in SKIPPED:
+            continue
+        if path not in known:
+            if prefix in OPEN:
+                continue
+            siblings = [k.rsplit(".", 1)[-1] for k in known if k.rsplit(".", 1)[0] == prefix and "." in k] or [
+                k for k in known if "." not in k
+            ]
+            close = difflib.get_close_matches(str(key), siblings, n=1, cutoff=0.6)
+            hint = f"; did you mean {prefix + '.' if prefix else ''}{close[0]}?" if close else ""
+            where = f" (keys of {prefix}: {', '.join(sorted(set(siblings)))})" if prefix and not close else ""
+            raise EmbedlabError(f"{path} is not a config key{hint}{where}")
+        _check_type(path, value, known[path])
+        if isinstance(value, dict):
+            _check(path, value, known)
+
+
+def _check_type(path: str, value: Any, types: set[type]) -> None:
+    wanted = types - {type(None)}
+    if value is None or not wanted:
+        return
+    if dict in wanted and isinstance(value, dict):
+        return
+    if list in wanted and isinstance(value, list):
+        return
+    if bool in wanted and isinstance(value, bool):
+        return
+    if isinstance(value, bool):
+        raise EmbedlabError(f"{path}={value} must be {_names(wanted)}, not true/false")
+    if int in wanted and isinstance(value, int):
+        return
+    if float in wanted and isinstance(value, int | float):
+        return
+    if int in wanted and isinstance(value, float) and float not in wanted:
+        raise EmbedlabError(f"{path}={value} must be a whole number; it is not rounded for you")
+    if str in wanted and isinstance(value, str):
+        return
+    raise EmbedlabError(f"{path}={value!r} must be {_names(wanted)}")
+
+
+def _names(types: set[type]) -> str:
+    names = {
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        bool: "true or false",
+        list: "a list",
+        dict: "a mapping",
+    }
+    return " or ".join(names.get(t, t.__name__) for t in sorted(types, key=lambda t: t.__name__))
