@@ -440,6 +440,7 @@ def bench_speed(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                         "seed=1",
                         "trainer.epochs=2",
                         "trainer.patience=null",
+                        "task.vocab.min_count=1",
                         f"task.vocab.max_size={cap}",
                         *extra,
                     ],

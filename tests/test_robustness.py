@@ -311,3 +311,54 @@ def test_a_tsv_named_csv_suggests_task_format(tmp_path):
     pd.DataFrame({"text": ["a b"] * 4, "label": ["pos", "neg"] * 2}).to_csv(path, index=False, sep="\t")
     with pytest.raises(EmbedlabError, match="separated by tabs, not commas; set task.format=tsv"):
         load_raw(table_task(path), tmp_path, tmp_path)
+
+
+# found by the probe (tools/probe_bad_inputs.py)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", "seed=-1 must be between 0 and 4294967295"),
+        ("trainer.batch_size=0", "trainer.batch_size=0 must be at least 1"),
+        ("model.filter_widths=[]", "model.filter_widths=[] must be a non-empty list"),
+        ("model.filter_widths=[0]", "model.filter_widths=[0] must be a non-empty list"),
+        ("analysis.neighbours_k=0", "analysis.neighbours_k=0 must be at least 1"),
+        ("task=table", None),
+    ],
+)
+def test_values_out_of_range_fail_before_anything_is_read(override, message):
+    config = OmegaConf.to_container(compose([override]), resolve=False)
+    if message is None:
+        check(config, CONFIG_DIR)
+        return
+    with pytest.raises(EmbedlabError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check(config, CONFIG_DIR)
+
+
+def test_overrides_hydra_cannot_compose_and_unusable_run_dirs_are_one_line(tmp_path, monkeypatch):
+    from embedlab.run import composition_problem
+
+    assert composition_problem(["task.cv_folds=1"]).startswith("Could not override 'task.cv_folds'")
+    assert "use +task.cv_folds=1" in composition_problem(["task.cv_folds=1"])
+    afile = tmp_path / "f"
+    afile.write_text("x")
+    assert composition_problem([f"hydra.run.dir={afile}"]).endswith(
+        "is a file; give a folder for the run (it is created if missing)"
+    )
+    assert composition_problem(["-m", "task=sst2,mr"]) is None  # a sweep's lists are Hydra's to expand
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    problem = composition_problem([f"hydra.run.dir={tmp_path / 'ro' / 'run'}"])
+    assert problem.startswith("cannot create") and problem.endswith("Read-only file system; choose a writable folder")
+
+
+def test_a_run_dir_that_is_a_file_fails_in_one_line_without_a_traceback(isolated_env, tmp_path):
+    afile = tmp_path / "f"
+    afile.write_text("x")
+    proc = run_cli([*SMALL, f"hydra.run.dir={afile}"], isolated_env)
+    assert_one_line_failure(proc, "is a file; give a folder")
+    assert "Traceback" not in proc.stderr and afile.read_text() == "x"

@@ -230,7 +230,9 @@ def _read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False, encoding=encoding)
+            with open(path, "rb") as handle:
+                array = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")  # a JSON array of records
+            return pd.read_json(path, lines=not array, dtype=False, encoding=encoding)
         frame = pd.read_csv(
             path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, encoding=encoding
         )
@@ -241,7 +243,7 @@ def _read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
         raise EmbedlabError(f"{path} does not exist; set task.train_path (and task.test_path) to your file") from None
     except UnicodeError as exc:
         raise EmbedlabError(
-            f"{path}: not readable as {encoding} ({exc.reason} at byte {exc.start}); "
+            f"{path}: not readable as {encoding} ({exc.reason}); "
             "set task.encoding to the file's encoding (latin-1, utf-16, cp1252, ...)"
         ) from None
     except LookupError:
@@ -279,6 +281,8 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
         path = Path(value).expanduser()
         if not path.is_absolute():
             path = Path(data_dir) / path
+        if path.is_dir():
+            raise EmbedlabError(f"{path} is a folder; set task.{split}_path to a CSV/TSV/JSONL/Parquet file")
         frame = _read_table(path, cfg.get("format"), cfg.get("encoding") or "utf-8")
         for key in ("text_column", "label_column"):
             if cfg[key] not in frame.columns:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -55,8 +57,9 @@ def accuracy_table(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
     cells = summarise(frame, metric)
     if cells.empty:
         return cells
-    sizes = completed(frame).groupby(CELL, dropna=False)["n_train"].mean().rename("n_train").reset_index()
-    cells = cells.merge(sizes, on=CELL, how="left")
+    if "n_train" in frame:
+        sizes = completed(frame).groupby(CELL, dropna=False)["n_train"].mean().rename("n_train").reset_index()
+        cells = cells.merge(sizes, on=CELL, how="left")
     return cells.rename(columns={"config.task.train_size": "train_size"})
 
 
@@ -80,11 +83,97 @@ def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
                 "source": record["a"] if sign > 0 else record["b"],
                 "seeds": record["seeds"],
                 "difference": sign * record["mean_difference"],
+                "ci95_low": sign * (record["difference_ci95_low"] if sign > 0 else record["difference_ci95_high"]),
+                "ci95_high": sign * (record["difference_ci95_high"] if sign > 0 else record["difference_ci95_low"]),
                 "paired_t_p": record["paired_t_p"],
                 "mcnemar_p": record["mcnemar_p"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def p_text(p: float) -> str:
+    """p = 0.03 / p < 0.001 / p n/a."""
+    if p is None or not np.isfinite(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def answer(frame: pd.DataFrame) -> list[str]:
+    """The study's answer in sentences made from its numbers: per task and size, with the evidence's strength."""
+    against = versus_scratch(frame)
+    paragraphs: list[str] = []
+    if against.empty:
+        return paragraphs
+    from embedlab.baselines import BASELINES
+
+    cells = accuracy_table(frame)
+    for (task, model, size), group in against.groupby(["task", "model", "train_size"], dropna=False, sort=True):
+        if model in BASELINES:
+            continue
+        scratch = cells[
+            (cells["task"] == task)
+            & (cells["model"] == model)
+            & (cells["embedding"] == "scratch")
+            & (cells["mode"] == "scratch")
+            & ((cells["train_size"] == size) | (cells["train_size"].isna() & pd.isna(size)))
+        ]
+        where = f"**{task}**" + ("" if pd.isna(size) else f" (train_size {size})")
+        base = f" (scratch {scratch['mean'].iloc[0]:.3f})" if not scratch.empty else ""
+        parts = []
+        for record in group.sort_values("difference", ascending=False).to_dict("records"):
+            n = int(record["seeds"])
+            interval = (
+                f", 95% interval {_points(record['ci95_low'])} to {_points(record['ci95_high'])}"
+                if np.isfinite(record["ci95_low"])
+                else ""
+            )
+            verdict = (
+                "beats scratch"
+                if record["difference"] > 0 and record["paired_t_p"] < 0.05
+                else "trails scratch"
+                if record["difference"] < 0 and record["paired_t_p"] < 0.05
+                else "no clear difference"
+                if n > 1
+                else "one seed only: no conclusion"
+            )
+            parts.append(
+                f"{record['source']} {_points(record['difference'])} points{interval} ({p_text(record['paired_t_p'])}, "
+                f"McNemar {p_text(record['mcnemar_p'])}, {n} seed{'s' if n != 1 else ''}): {verdict}"
+            )
+        paragraphs.append(
+            f"Does a pretrained source beat the scratch Embedding on {where} with {model}{base}? "
+            + "; ".join(parts)
+            + "."
+        )
+    baselines = baseline_table(frame)
+    for task, group in baselines.groupby("task", sort=True) if not baselines.empty else []:
+        best = group.sort_values("baseline_accuracy", ascending=False).iloc[0]
+        if best["best_neural_accuracy"] is None or pd.isna(best["best_neural_accuracy"]):
+            continue
+        lead = best["neural_minus_baseline"]
+        paragraphs.append(
+            f"Is the neural comparison competitive on **{task}**? The best baseline, {best['baseline']}, reaches "
+            f"{best['baseline_accuracy']:.3f}; the best neural cell ({best['best_neural']}) "
+            f"{'leads it by' if lead >= 0 else 'trails it by'} {abs(100 * lead):.1f} points."
+        )
+    semantic = semantic_table(frame)
+    scratch_rows = semantic[semantic["source"] == "scratch/scratch"] if not semantic.empty else semantic
+    for record in scratch_rows.to_dict("records") if not scratch_rows.empty else []:
+        if not np.isfinite(record.get("class_axis_r2_trained", np.nan)):
+            continue
+        paragraphs.append(
+            f"What did the scratch Embedding learn on **{record['task']}**? A class axis: a ridge probe predicts a "
+            f"word's class log-odds from its trained vector with R^2 {record['class_axis_r2_trained']:.2f} "
+            f"(initial {record['class_axis_r2_initial']:.2f}), and antonyms end at cosine "
+            f"{record['antonym_cosine_trained']:+.2f} (initial {record['antonym_cosine_initial']:+.2f}): polarity, "
+            "not word meaning."
+        )
+    return paragraphs
 
 
 def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -181,6 +270,108 @@ def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None 
         return pd.DataFrame()
     chosen = [w for w in (words or list(lists)) if w in lists][: len(words) if words else PROBES_SHOWN]
     return pd.DataFrame({word: lists[word] for word in chosen}).rename_axis("source").reset_index()
+
+
+BROWSER_WORDS = 400  # the most frequent training words (and the probes) the in-page browser answers for
+BROWSER_K = 8
+
+
+def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k: int = BROWSER_K) -> dict | None:
+    """Neighbours of the task's most frequent words in every space of the study, for the report's word browser.
+
+    Spaces: each source's trained embedding (its lowest seed) and, once per pretrained source, its vectors before
+    training. Each word carries its training count and class log-odds (from the run's projector metadata).
+    """
+    from gensim.models import KeyedVectors
+
+    done = completed(frame)
+    done = done[(done["task"] == task).to_numpy()]
+    has = np.array([(Path(d) / "embedding_trained.w2v.bin").exists() for d in done["run_dir"]], dtype=bool)
+    runs = done[has].sort_values(["seed", "run_dir"]).drop_duplicates("source")
+    if runs.empty:
+        return None
+    spaces: dict[str, KeyedVectors] = {}
+    for record in runs.sort_values("source").to_dict("records"):
+        folder = Path(record["run_dir"])
+        spaces[f"{record['source']} trained"] = KeyedVectors.load_word2vec_format(
+            str(folder / "embedding_trained.w2v.bin"), binary=True
+        )
+        before = f"{record['embedding']} before training"
+        if record["embedding"] != "scratch" and before not in spaces:
+            spaces[before] = KeyedVectors.load_word2vec_format(str(folder / "embedding_initial.w2v.bin"), binary=True)
+    first = next(iter(spaces.values()))
+    probes = runs.get("config.task.probe_words")
+    extra = json.loads(str(probes.dropna().iloc[0])) if probes is not None and probes.notna().any() else []
+    words = list(dict.fromkeys([*extra, *[w for w in first.index_to_key[2:] if w.strip()][:n_words]]))
+    words = [w for w in words if w in first.key_to_index]
+    info: dict[str, dict[str, float]] = {}
+    for record in runs.to_dict("records"):
+        meta = Path(record["run_dir"]) / "projector" / "metadata.tsv"
+        if meta.exists():
+            table = pd.read_csv(meta, sep="\t", keep_default_na=False, quoting=3)
+            odds = [c for c in table.columns if c.startswith("log_odds_")]
+            for row in table.to_dict("records"):
+                info[str(row["word"])] = {"count": int(row["count"]), **{c: float(row[c]) for c in odds}}
+            break
+    neighbours: dict[str, dict[str, list[str]]] = {w: {} for w in words}
+    for name, kv in spaces.items():
+        matrix = kv.vectors / np.maximum(np.linalg.norm(kv.vectors, axis=1, keepdims=True), 1e-12)
+        present = [w for w in words if w in kv.key_to_index]
+        if not present:
+            continue
+        rows = np.array([kv.key_to_index[w] for w in present])
+        sims = matrix[rows] @ matrix.T
+        sims[np.arange(len(rows)), rows] = -np.inf
+        sims[:, :2] = -np.inf  # padding and unknown
+        top = np.argsort(-sims, axis=1)[:, :k]
+        for word, order in zip(present, top, strict=True):
+            neighbours[word][name] = [kv.index_to_key[i] for i in order]
+    return {
+        "spaces": list(spaces),
+        "words": {w: {"neighbours": neighbours[w], **info.get(w, {})} for w in words},
+    }
+
+
+BROWSER_SCRIPT = """
+document.querySelectorAll('.browser').forEach(function (box) {
+  var data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
+  var input = box.querySelector('input'), out = box.querySelector('.answer');
+  function show() {
+    var word = input.value.trim().toLowerCase(), entry = data.words[word];
+    if (!entry) { out.textContent = word ? '"' + word + '" is not among the words this report indexed.' : ''; return; }
+    var facts = [];
+    if (entry.count !== undefined) facts.push('training count ' + entry.count);
+    Object.keys(entry).filter(function (k) { return k.indexOf('log_odds_') === 0; }).forEach(function (k) {
+      facts.push('log-odds class ' + k.slice(9) + ' ' + entry[k].toFixed(2));
+    });
+    var html = '<p><strong>' + word + '</strong>' + (facts.length ? ': ' + facts.join(', ') : '') + '</p>';
+    html += '<div class="scroll"><table class="table neighbours"><thead><tr><th>rank</th>';
+    data.spaces.forEach(function (s) { html += '<th>' + s + '</th>'; });
+    html += '</tr></thead><tbody>';
+    for (var r = 0; r < 8; r++) {
+      html += '<tr><td>' + (r + 1) + '</td>';
+      data.spaces.forEach(function (s) { var n = entry.neighbours[s] || []; html += '<td>' + (n[r] || '') + '</td>'; });
+      html += '</tr>';
+    }
+    out.innerHTML = html + '</tbody></table></div>';
+  }
+  input.addEventListener('input', show);
+  show();
+});
+"""
+
+
+def browser_html(task: str, data: dict) -> str:
+    """A word box and its neighbours in every space; the data sits in the page (no server, no network)."""
+    words = list(data["words"])
+    options = "".join(f'<option value="{html.escape(w)}">' for w in words)
+    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    first = html.escape(words[0]) if words else ""
+    return (
+        f'<div class="browser" data-task="{html.escape(task)}"><label>Word: <input list="words-{html.escape(task)}" '
+        f'value="{first}" autocomplete="off"></label><datalist id="words-{html.escape(task)}">{options}</datalist>'
+        f'<div class="answer"></div><script type="application/json">{payload}</script></div>'
+    )
 
 
 def paper_table_path(frame: pd.DataFrame) -> Path | None:
@@ -337,18 +528,47 @@ class Section:
     text: str = ""
     tables: list[pd.DataFrame] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+    html: str = ""  # an interactive part, in report.html only
+
+
+COLUMN_NAMES = {
+    "n": "seeds",
+    "mean": "mean accuracy",
+    "std": "std",
+    "ci95_low": "95% CI low",
+    "ci95_high": "95% CI high",
+    "paired_t_p": "paired t p",
+    "mcnemar_p": "McNemar p",
+    "difference": "difference",
+    "train_size": "train size",
+    "n_train": "training examples",
+    "baseline_accuracy": "baseline accuracy",
+    "best_neural_accuracy": "best neural accuracy",
+    "neural_minus_baseline": "neural - baseline",
+    "unseen_words": "unseen words",
+    "sentences_per_seed": "sentences",
+    "accuracy_source": "accuracy (source)",
+    "accuracy_scratch": "accuracy (scratch)",
+}
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}" if value < 0.01 else f"{value:.2f}"
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
-    """Floats to 4 decimals and missing values blank, every column as plain objects (parquet reads give Arrow types)."""
+    """Readable: p-values as 0.03 / < 0.001, other floats to 4 decimals, blank for missing, empty columns dropped,
+    plain column names; every column as plain objects (parquet reads give Arrow types)."""
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
         values = table[column].astype(object)
         if pd.api.types.is_float_dtype(table[column]):
-            out[column] = [_fmt(float(v)) if pd.notna(v) else "" for v in values]
+            show = _p if str(column).endswith("_p") else _fmt
+            out[column] = [show(float(v)) if pd.notna(v) else "" for v in values]
         else:
             out[column] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
-    return out
+    empty = [c for c in out.columns if all(v == "" for v in out[c])]
+    return out.drop(columns=empty).rename(columns=lambda c: COLUMN_NAMES.get(str(c), str(c)))
 
 
 def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
@@ -380,7 +600,10 @@ def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
         versions = sorted(done["embedlab_version"].astype(str).unique()) if "embedlab_version" in done else []
         if versions:
             lines.append(f"embedlab {', '.join(versions)}.")
-    return Section(title or Path(folder).name, "\n".join(f"- {line}" for line in lines))
+    name = title or Path(folder).name
+    tasks = ", ".join(sorted(done["task"].astype(str).unique())) if not done.empty else "no completed runs"
+    heading = f"{name}: scratch Keras Embedding vs pretrained vectors on {tasks}"
+    return Section(heading, "\n".join(f"- {line}" for line in lines))
 
 
 def _data_files(group: pd.DataFrame) -> str:
@@ -393,6 +616,9 @@ def _data_files(group: pd.DataFrame) -> str:
 def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None = None) -> list[Section]:
     """The report's content, figures written as PNG under out_dir/figures."""
     parts = [header(frame, folder, title)]
+    said = answer(frame)
+    if said:
+        parts.append(Section("The answer", "\n\n".join(said)))
     cells = accuracy_table(frame)
     if not cells.empty:
         path = _figure_path(out_dir, "accuracy.png")
@@ -505,9 +731,18 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
         probes = done[done["task"] == task].get("config.task.probe_words")
         words = None
         if probes is not None and probes.notna().any():
-            import json
-
             words = json.loads(str(probes.dropna().iloc[0]))[:PROBES_SHOWN]
+        data = browser_data(frame, task)
+        if data is not None:
+            parts.append(
+                Section(
+                    f"{task}: neighbour browser",
+                    f"Type or pick one of the {len(data['words'])} most frequent training words (or a probe word) to "
+                    f"see its {BROWSER_K} nearest neighbours in every space of this study side by side, with its "
+                    "training count and class log-odds (in report.html).",
+                    html=browser_html(task, data),
+                )
+            )
         table = neighbour_table(frame, task, words)
         figure = out_dir / f"projection_{task}.png"
         if table.empty and not figure.exists():
@@ -530,6 +765,44 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
     return parts
 
 
+CAPTIONS = {
+    "accuracy": "Mean test accuracy per source with its 95% interval, one panel per task: bars whose intervals do not "
+    "overlap the scratch bar's differ beyond seed noise.",
+    "learning_curves": "Accuracy against the number of training examples (log scale) with 95% bands: where a "
+    "pretrained curve lies above scratch at the left and meets it at the right, pretraining helps most when "
+    "labels are scarce.",
+    "intrinsic_vs_accuracy": "Each run's WordSim-353 before (open) and after (filled) training against its accuracy: "
+    "the arrow's length is how much word meaning training added or removed; its height is what the task gained.",
+    "projection": "The same test sentences after each source's embedding, coloured by class: the more the colours "
+    "separate in a panel, the more that space encodes the label before any classifier layer.",
+}
+
+
+def caption_for(figure: Path) -> str:
+    """What to look for in a figure of the report."""
+    stem = figure.stem
+    return CAPTIONS.get(stem) or CAPTIONS["projection" if stem.startswith("projection") else "accuracy"]
+
+
+MARKDOWN_COLUMNS = 10  # GitHub renders wider tables, but they no longer fit a page
+
+
+def split_columns(table: pd.DataFrame, limit: int = MARKDOWN_COLUMNS) -> list[pd.DataFrame]:
+    """A wide table as several of at most `limit` columns, each repeating the leading label columns."""
+    if len(table.columns) <= limit:
+        return [table]
+    keys: list[str] = []
+    for column in table.columns:
+        values = table[column].astype(str)
+        if len(keys) < limit // 2 and not pd.to_numeric(values.replace("", np.nan), errors="coerce").notna().any():
+            keys.append(column)
+        else:
+            break
+    rest = [c for c in table.columns if c not in keys]
+    width = max(1, limit - len(keys))
+    return [table[keys + rest[i : i + width]] for i in range(0, len(rest), width)]
+
+
 def _markdown(parts: list[Section], out_dir: Path) -> str:
     lines = []
     for i, part in enumerate(parts):
@@ -537,36 +810,83 @@ def _markdown(parts: list[Section], out_dir: Path) -> str:
         if part.text:
             lines.append(part.text + "\n")
         for table in part.tables:
-            lines.append(table.to_markdown(index=False) + "\n")
+            lines.extend(chunk.to_markdown(index=False) + "\n" for chunk in split_columns(table))
         for figure in part.figures:
             lines.append(f"![{figure.stem}]({os.path.relpath(figure, out_dir)})\n")
+            lines.append(f"*{caption_for(Path(figure))}*\n")
     return "\n".join(lines)
 
 
+SORT_SCRIPT = """
+document.querySelectorAll('table.table').forEach(function (table) {
+  table.querySelectorAll('th').forEach(function (th, column) {
+    th.style.cursor = 'pointer';
+    th.title = 'sort';
+    th.addEventListener('click', function () {
+      var body = table.tBodies[0], rows = Array.from(body.rows), up = th.dataset.sorted !== 'up';
+      rows.sort(function (a, b) {
+        var x = a.cells[column].innerText, y = b.cells[column].innerText, u = parseFloat(x), v = parseFloat(y);
+        var order = (isNaN(u) || isNaN(v)) ? x.localeCompare(y) : u - v;
+        return up ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+      th.dataset.sorted = up ? 'up' : 'down';
+    });
+  });
+});
+"""
+
+
+def _inline(text: str) -> str:
+    """Markdown's **bold** and `code` as HTML, everything else escaped."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+
+
 def _html(parts: list[Section]) -> str:
-    body = []
+    body = [f"<h1>{html.escape(parts[0].title)}</h1>"]
+    anchors = [f"s{i}" for i in range(len(parts))]
+    body.append(
+        "<nav><strong>Contents</strong><ol>"
+        + "".join(
+            f'<li><a href="#{a}">{html.escape(p.title)}</a></li>' for a, p in zip(anchors[1:], parts[1:], strict=True)
+        )
+        + "</ol></nav>"
+    )
     for i, part in enumerate(parts):
-        body.append(f"<h{1 if i == 0 else 2}>{html.escape(part.title)}</h{1 if i == 0 else 2}>")
+        if i:
+            body.append(f'<h2 id="{anchors[i]}">{html.escape(part.title)}</h2>')
         if part.text:
-            items = [line[2:] if line.startswith("- ") else line for line in part.text.splitlines()]
-            body.append(
-                "<ul>" + "".join(f"<li>{html.escape(t).replace('**', '')}</li>" for t in items) + "</ul>"
-                if part.text.startswith("- ")
-                else f"<p>{html.escape(part.text)}</p>"
-            )
+            if part.text.startswith("- "):
+                items = [line[2:] if line.startswith("- ") else line for line in part.text.splitlines()]
+                body.append("<ul>" + "".join(f"<li>{_inline(t)}</li>" for t in items) + "</ul>")
+            else:
+                body.extend(f"<p>{_inline(block)}</p>" for block in part.text.split("\n\n"))
         for table in part.tables:
-            body.append(table.to_html(index=False, border=0, classes="table"))
+            body.append('<div class="scroll">' + table.to_html(index=False, border=0, classes="table") + "</div>")
+        if part.html:
+            body.append(part.html)
         for figure in part.figures:
             data = base64.b64encode(Path(figure).read_bytes()).decode()
-            body.append(f'<p><img alt="{html.escape(figure.stem)}" src="data:image/png;base64,{data}"></p>')
+            caption = html.escape(caption_for(Path(figure)))
+            body.append(
+                f'<figure><img alt="{html.escape(figure.stem)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{caption}</figcaption></figure>"
+            )
     style = (
-        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+        "*{box-sizing:border-box}body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+        "line-height:1.45}.scroll{overflow-x:auto;max-width:100%}"
         "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{padding:3px 8px;border-bottom:1px solid #ddd}"
-        "th{background:#f4f4f4}img{max-width:100%}"
+        "th{background:#f4f4f4;position:sticky;top:0}img{max-width:100%;height:auto}nav{background:#fafafa;"
+        "padding:.5em 1em;border:1px solid #eee}code{background:#f4f4f4;padding:0 3px}"
+        "figure{margin:1em 0}figcaption{color:#555;font-size:13px;max-width:900px}"
     )
     title = html.escape(parts[0].title)
-    head = f"<meta charset='utf-8'><title>{title}</title><style>{style}</style>"
-    return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}</body></html>\n"
+    head = f"<meta charset='utf-8'><meta name='viewport' content='width=device-width'><title>{title}</title>"
+    head += f"<style>{style}</style>"
+    scripts = f"<script>{SORT_SCRIPT}{BROWSER_SCRIPT}</script>"
+    return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}{scripts}</body></html>\n"
 
 
 def write_report(

@@ -178,6 +178,7 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
             x = by_source[a].loc[seeds, metric].astype(float).to_numpy()
             y = by_source[b].loc[seeds, metric].astype(float).to_numpy()
             t_p = float(stats.ttest_rel(x, y).pvalue) if len(seeds) >= 2 and np.any(x != y) else float("nan")
+            _, _, low, high = mean_ci((x - y).tolist())
             correct_a = [_correct(by_source[a].loc[s, "run_dir"]) for s in seeds]
             correct_b = [_correct(by_source[b].loc[s, "run_dir"]) for s in seeds]
             usable = [(u, v) for u, v in zip(correct_a, correct_b, strict=True) if u is not None and v is not None]
@@ -196,6 +197,8 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
                     f"mean_{metric}_a": float(x.mean()),
                     f"mean_{metric}_b": float(y.mean()),
                     "mean_difference": float((x - y).mean()),
+                    "difference_ci95_low": low,
+                    "difference_ci95_high": high,
                     "paired_t_p": t_p,
                     "mcnemar_p": mc_p,
                 }

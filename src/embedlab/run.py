@@ -26,6 +26,7 @@ from embedlab.jsonio import write_json
 
 log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
+logging.raiseExceptions = False  # a full disk fails the run in one line, not in logging's tracebacks about run.log
 
 STATUS_FILE = "metrics.json"
 DISK_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST)
@@ -375,8 +376,6 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if previous is not None:
         log.info("already completed with this config, skipped (resume=true): %s", out_dir)
         return previous
-    (out_dir / "config.yaml").write_text(config_text)
-    write_hydra_record(cfg, out_dir)
     base = {
         "task": cfg.task.name,
         "embedding": cfg.embedding.name,
@@ -385,9 +384,11 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "seed": int(cfg.seed),
         "embedlab_version": __version__,
     }
-    write_json(status_path, {**base, "status": "running"})
     started = time.perf_counter()
     try:
+        (out_dir / "config.yaml").write_text(config_text)
+        write_hydra_record(cfg, out_dir)
+        write_json(status_path, {**base, "status": "running"})
         metrics = experiment(cfg, out_dir)
     except Exception as exc:
         error = str(exc) if isinstance(exc, EmbedlabError) else f"{type(exc).__name__}: {exc}"
@@ -489,9 +490,43 @@ def unknown_choice(args: list[str]) -> str | None:
     return None
 
 
+def composition_problem(args: list[str]) -> str | None:
+    """One line for an override Hydra cannot compose, or a run directory that cannot be one, before Hydra starts.
+
+    Hydra reports these in 5-20 lines (or a traceback when the run directory is a file); a single run's overrides
+    are composed here first (a sweep's lists are Hydra's to expand, so a sweep is left to it).
+    """
+    if any(a.startswith("-") for a in args):  # -m, --cfg, --help ...: Hydra's own modes
+        return None
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from embedlab.config import compose
+
+    try:
+        cfg = compose(args)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        hint = next((line for line in lines if line.startswith("To append")), "")
+        return lines[0] + (f" ({hint[0].lower() + hint[1:]})" if hint else "") if lines else str(type(exc).__name__)
+    folders = [("paths.results_dir", OmegaConf.select(cfg, "paths.results_dir", throw_on_resolution_failure=False))]
+    folders += [(a.split("=", 1)[0], a.split("=", 1)[1]) for a in args if a.startswith("hydra.run.dir=")]
+    for key, value in folders:
+        if not value:
+            continue
+        path = Path(str(value)).expanduser()
+        if path.exists() and not path.is_dir():
+            return f"{key}={path} is a file; give a folder for the run (it is created if missing)"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create {key}={path}: {exc.strerror}; choose a writable folder"
+    return None
+
+
 if __name__ == "__main__":
     export_locations()
-    if problem := unknown_choice(sys.argv[1:]):
+    if problem := unknown_choice(sys.argv[1:]) or composition_problem(sys.argv[1:]):
         print(f"embedlab: error: {problem}", file=sys.stderr)
         sys.exit(2)
     main()

@@ -47,10 +47,53 @@ def _walk(prefix: str, node: Any, out: dict[str, set[type]]) -> None:
         out.setdefault(prefix, set()).add(type(node))
 
 
+# Ranges a type cannot say: (lowest, highest) allowed, None for no bound. Checked after the types.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "seed": (0, 2**32 - 1),  # NumPy and TensorFlow seeds
+    "trainer.epochs": (1, None),
+    "trainer.batch_size": (1, None),
+    "trainer.patience": (0, None),
+    "trainer.steps_per_execution": (1, None),
+    "trainer.learning_rate": (0, None),
+    "model.filters": (1, None),
+    "model.units": (1, None),
+    "model.dropout": (0, 0.99),
+    "task.cv_folds": (2, None),
+    "analysis.neighbours_k": (1, None),
+    "analysis.frequent_probes": (0, None),
+    "analysis.unseen_probes": (0, None),
+}
+POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >= 1
+
+
 def check(config: dict[str, Any], config_dir: Path) -> None:
-    """Raise EmbedlabError for the first key no shipped option has, or a value of the wrong type."""
+    """Raise EmbedlabError for the first key no shipped option has, a value of the wrong type, or out of range."""
     known = schema(Path(config_dir))
     _check("", config, known)
+    for path, (low, high) in BOUNDS.items():
+        value = _get(config, path)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if (low is not None and value < low) or (high is not None and value > high):
+            allowed = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise EmbedlabError(f"{path}={value} must be {allowed}")
+    for path in POSITIVE_LISTS:
+        value = _get(config, path)
+        if value is not None and (
+            not isinstance(value, list) or not value or not all(isinstance(v, int) and v >= 1 for v in value)
+        ):
+            raise EmbedlabError(
+                f"{path}={value} must be a non-empty list of whole numbers of at least 1, like [3, 4, 5]"
+            )
+
+
+def _get(config: dict[str, Any], path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _check(prefix: str, node: Any, known: dict[str, set[type]]) -> None:

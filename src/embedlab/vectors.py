@@ -97,6 +97,10 @@ def detect_format(source: VectorSource) -> str:
         raise EmbedlabError(f"{source}: file is truncated or corrupt ({exc}); download it again") from None
     if not head:
         raise EmbedlabError(f"{source} is empty; expected word vectors")
+    if not source.member and head[:2] == b"PK":
+        raise EmbedlabError(
+            f"{source} is a zip archive; extract the vector file from it and set embedding.path to that file"
+        )
     if head[:4] == FASTTEXT_MAGIC:
         return "fasttext_bin"
     first = head.split(b"\n", 1)[0].split()
@@ -290,6 +294,8 @@ def load_pretrained(
     """Vectors for the vocabulary's words; the first call parses the file, later ones read a small cache."""
     if not source.path.exists():
         raise EmbedlabError(f"vector file {source.path} does not exist; set embedding.path to your file")
+    if source.path.is_dir():
+        raise EmbedlabError(f"{source.path} is a folder; set embedding.path to a vector file in it")
     if fmt not in FORMATS:
         raise EmbedlabError(f"embedding.format={fmt!r} is not known; use one of {FORMATS}")
     fmt = detect_format(source) if fmt == "auto" else fmt

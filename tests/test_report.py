@@ -1,0 +1,65 @@
+"""The report reads as an answer: generated sentences with uncertainty, readable tables, a page that fits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from embedlab.report import _html, _shown, answer, p_text, sections
+from embedlab.results import collect
+from test_results import fake_run
+
+
+def run(root, name, embedding, mode, seed, accuracy, correct):
+    """fake_run with the sizes a real run's metrics.json has, which the report's header reads."""
+    folder = fake_run(root, name, embedding, mode, seed, accuracy, correct=correct)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics.update(n_train=6920, n_dev=872, n_test=len(correct), wall_seconds=30.0)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def study(root, seeds=(1, 2, 3)):
+    rng = np.random.default_rng(0)
+    for seed in seeds:
+        run(root, f"s{seed}", "scratch", "scratch", seed, 0.80 + 0.001 * seed, correct=rng.random(200) < 0.8)
+        run(root, f"g{seed}", "glove6b", "finetune", seed, 0.83 + 0.002 * seed, correct=rng.random(200) < 0.83)
+    return collect(root)
+
+
+def test_the_answer_states_difference_interval_p_and_seeds_in_words(tmp_path):
+    text = " ".join(answer(study(tmp_path)))
+    assert "Does a pretrained source beat the scratch Embedding on **sst2** with cnn" in text
+    assert "glove6b/finetune +3.2 points, 95% interval" in text and "3 seeds): beats scratch" in text
+    assert "McNemar p" in text
+
+
+def test_one_seed_is_called_too_thin_to_conclude(tmp_path):
+    assert "one seed only: no conclusion" in " ".join(answer(study(tmp_path, seeds=(1,))))
+
+
+def test_p_values_read_as_people_write_them():
+    assert [p_text(v) for v in (0.2329, 0.031, 0.0042, 0.00001, float("nan"))] == [
+        "p = 0.23",
+        "p = 0.03",
+        "p = 0.0042",
+        "p < 0.001",
+        "p n/a",
+    ]
+
+
+def test_tables_drop_empty_columns_and_name_columns_for_people():
+    shown = _shown(pd.DataFrame({"mean": [0.81234], "std": [np.nan], "mcnemar_p": [0.00002], "task": ["sst2"]}))
+    assert list(shown.columns) == ["mean accuracy", "McNemar p", "task"]
+    assert shown.iloc[0].tolist() == ["0.8123", "< 0.001", "sst2"]
+
+
+def test_the_page_opens_with_the_answer_and_wraps_wide_tables(tmp_path):
+    parts = sections(study(tmp_path), tmp_path, tmp_path / "out", title="seed_question")
+    assert parts[0].title.startswith("seed_question: scratch Keras Embedding vs pretrained vectors on sst2")
+    assert parts[1].title == "The answer"
+    page = _html(parts)
+    assert "<nav><strong>Contents</strong>" in page and '<div class="scroll"><table' in page
+    assert "<strong>sst2</strong>" in page and "th.addEventListener('click'" in page

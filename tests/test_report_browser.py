@@ -1,0 +1,122 @@
+"""report.html in a real browser (Debian's Chromium through Playwright): fits 1,280 px, sorts, browses neighbours.
+
+CI installs Chromium (.ci/run) and sets EMBEDLAB_REQUIRE_BROWSER=1, so there this test fails rather than skips when
+the browser is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from gensim.models import KeyedVectors
+
+from embedlab.report import write_report
+from embedlab.results import collect
+from test_report import run as fake_run
+
+WORDS = ["<pad>", "<unk>", "good", "great", "fine", "bad", "awful", "poor", "film", "movie", "plot", "the"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("EMBEDLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    if os.environ.get("EMBEDLAB_REQUIRE_BROWSER") != "1":
+        pytest.importorskip("playwright")
+    return path
+
+
+def space(seed: int) -> KeyedVectors:
+    rng = np.random.default_rng(seed)
+    kv = KeyedVectors(4)
+    base = {"good": [1, 0, 0, 0], "bad": [-1, 0, 0, 0], "film": [0, 1, 0, 0]}
+    vectors = [np.array(base.get(w, rng.normal(size=4)), float) + 0.1 * rng.normal(size=4) for w in WORDS]
+    kv.add_vectors(WORDS, np.array(vectors, dtype=np.float32))
+    return kv
+
+
+def small_study(root):
+    rng = np.random.default_rng(0)
+    for i, (embedding, mode) in enumerate([("scratch", "scratch"), ("glove6b", "finetune"), ("glove6b", "frozen")]):
+        for seed in (1, 2, 3):
+            run = fake_run(
+                root,
+                f"{embedding}-{mode}-{seed}",
+                embedding,
+                mode,
+                seed,
+                0.80 + 0.01 * i + 0.001 * seed,
+                correct=rng.random(100) < 0.8 + 0.01 * i,
+            )
+            space(seed + 10 * i).save_word2vec_format(str(run / "embedding_trained.w2v.bin"), binary=True)
+            space(10 * i).save_word2vec_format(str(run / "embedding_initial.w2v.bin"), binary=True)
+            (run / "projector").mkdir()
+            counts = list(range(len(WORDS), 0, -1))
+            pd.DataFrame({"word": WORDS, "count": counts, "log_odds_0": 0.5, "log_odds_1": -0.5}).to_csv(
+                run / "projector" / "metadata.tsv", sep="\t", index=False
+            )
+    return collect(root)
+
+
+def test_report_in_chromium_fits_sorts_and_browses_neighbours(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    frame = small_study(tmp_path / "study")
+    written = write_report(tmp_path / "study", tmp_path / "out", frame, title="seed_question")
+    page_file = written["report.html"]
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+            broken = "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
+            assert page.evaluate(broken) == 0 and page.evaluate("document.images.length") >= 1
+            answer = page.locator("h2", has_text="The answer")
+            assert answer.is_visible()
+            assert "points" in page.locator("h2#s1 + p").inner_text()
+
+            table = page.locator("table.table").first
+            header = table.locator("th", has_text="mean accuracy")
+            column = table.locator("th").all_inner_texts().index("mean accuracy")
+            rows = "Array.from(document.querySelector('table.table').tBodies[0].rows)"
+            cells = f"{rows}.map(r => r.cells[{column}].innerText)"
+            header.click()
+            ascending = [float(v) for v in page.evaluate(cells)]
+            header.click()
+            descending = [float(v) for v in page.evaluate(cells)]
+            assert ascending == sorted(ascending) and descending == sorted(ascending, reverse=True)
+
+            box = page.locator(".browser input").first
+            box.fill("good")
+            shown = page.locator(".browser .answer").first
+            assert "training count" in shown.inner_text()
+            neighbours = shown.locator("td").all_inner_texts()
+            assert "great" in neighbours or "fine" in neighbours or "film" in neighbours
+            assert len(shown.locator("th").all_inner_texts()) == 1 + 4  # rank + 3 trained spaces + GloVe before
+            box.fill("zzz")
+            assert "not among the words" in shown.inner_text()
+            assert errors == []
+        finally:
+            browser.close()
