@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+EMBEDLAB := $(VENV)/bin/embedlab
 ARGS ?=
 EXPERIMENT ?= sst2_sources
 RESULTS ?= $(or $(EMBEDLAB_RESULTS_DIR),results)
@@ -23,13 +24,13 @@ install: $(PY) ## Create .venv and install embedlab with its dev extras
 
 run-experiment: ## Default: SST-2 CNN scratch vs GloVe frozen vs fine-tuned; or one run with ARGS="task=... embedding=..."
 ifeq ($(strip $(ARGS)),)
-	$(PY) -m embedlab.run experiment=$(EXPERIMENT)
+	$(EMBEDLAB) run experiment=$(EXPERIMENT)
 else
-	$(PY) -m embedlab.run $(ARGS)
+	$(EMBEDLAB) run $(ARGS)
 endif
 
 pretrain: ## Train word2vec, GloVe and fastText on the default corpus (imdb_unsup), cached; ARGS adds overrides
-	$(PY) -m embedlab.pretrain -m pretrain=word2vec,fasttext,glove $(ARGS)
+	$(EMBEDLAB) pretrain -m pretrain=word2vec,fasttext,glove $(ARGS)
 
 bench: ## All benchmarks side by side (results/bench/bench.json, bench.md, scaling.png; ~40 min on 2 cores); ARGS="--only load"
 	$(PY) benchmarks/bench.py $(ARGS)
@@ -41,16 +42,16 @@ bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called dir
 	$(PY) benchmarks/pretrain_overhead.py --epochs 1
 
 sweep: ## A study's grid in parallel here (EXPERIMENT=seed_question|learning_curve|kim2014|<preset>), JOBS at once, THREADS each
-	$(PY) -m embedlab.run -m experiment=$(EXPERIMENT) hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) trainer.threads=$(THREADS) $(ARGS)
+	$(EMBEDLAB) sweep experiment=$(EXPERIMENT) hydra.launcher.n_jobs=$(JOBS) trainer.threads=$(THREADS) $(ARGS)
 
 report: ## Results table + report.md/html of results/<EXPERIMENT> (or of any folder of runs: RUNS=<folder>)
-	$(PY) -m embedlab.report $(or $(RUNS),$(RESULTS)/$(EXPERIMENT)) --cache-dir "$${EMBEDLAB_CACHE_DIR:-.cache}"
+	$(EMBEDLAB) report $(or $(RUNS),$(RESULTS)/$(EXPERIMENT)) --cache-dir "$${EMBEDLAB_CACHE_DIR:-.cache}"
 
 results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
 	$(PY) -m embedlab.results $(RUNS)
 
 smoke: ## The whole pipeline in under a minute on data shipped with gensim
-	$(PY) -m embedlab.run experiment=smoke
+	$(EMBEDLAB) run experiment=smoke
 
 test: ## All tests, including the slow ones that train on real data (needs EMBEDLAB_DATA_DIR)
 	$(PY) -m pytest -m "slow or not slow"

@@ -63,3 +63,26 @@ def test_the_page_opens_with_the_answer_and_wraps_wide_tables(tmp_path):
     page = _html(parts)
     assert "<nav><strong>Contents</strong>" in page and '<div class="scroll"><table' in page
     assert "<strong>sst2</strong>" in page and "th.addEventListener('click'" in page
+
+
+def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
+    from embedlab.report import learning_curves, plot_learning_curves
+
+    rng = np.random.default_rng(1)
+    for size, base in (("0.1", 0.70), ("1.0", 0.80)):
+        for seed in (1, 2):
+            for model, shift in (("cnn", 0.0), ("tfidf_lr", 0.02)):
+                folder = run(
+                    tmp_path, f"{model}-{size}-{seed}", "scratch", "scratch", seed, base + shift, rng.random(50) < 0.8
+                )
+                text = (folder / "config.yaml").read_text().replace("train_size: null", f"train_size: {size}")
+                (folder / "config.yaml").write_text(text)
+                metrics = json.loads((folder / "metrics.json").read_text())
+                metrics.update(model=model, n_train=int(6920 * float(size)))
+                (folder / "metrics.json").write_text(json.dumps(metrics))
+    curves = learning_curves(collect(tmp_path))
+    assert sorted(curves["curve"].unique()) == ["cnn scratch/scratch", "tfidf_lr scratch/scratch"]
+    tfidf = curves[curves["curve"] == "tfidf_lr scratch/scratch"].sort_values("n_train")
+    assert tfidf["mean"].round(3).tolist() == [0.72, 0.82]
+    plot_learning_curves(curves, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0

@@ -217,7 +217,7 @@ def load_imdb(files: dict[str, str], data_dir: Path, cache_dir: Path) -> RawTask
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
-def _read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
+def read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
     import pandas as pd
 
     suffixes = [s for s in path.suffixes if s != ".gz"]
@@ -283,7 +283,7 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
             path = Path(data_dir) / path
         if path.is_dir():
             raise EmbedlabError(f"{path} is a folder; set task.{split}_path to a CSV/TSV/JSONL/Parquet file")
-        frame = _read_table(path, cfg.get("format"), cfg.get("encoding") or "utf-8")
+        frame = read_table(path, cfg.get("format"), cfg.get("encoding") or "utf-8")
         for key in ("text_column", "label_column"):
             if cfg[key] not in frame.columns:
                 raise EmbedlabError(

@@ -129,6 +129,10 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir / "history.csv", index=False
     )
     write_predictions(out_dir, data, probs, unseen)
+    if cfg.get("save_model", True):
+        save_classifier(
+            out_dir, model, vocab, task_cfg, data.classes, max_len, min_len, int(cfg.trainer.batch_size) * 4
+        )
 
     spaces = {"initial": to_keyed_vectors(vocab, initial), "trained": to_keyed_vectors(vocab, trained)}
     spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
@@ -155,6 +159,35 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         }
     )
     return metrics
+
+
+MODEL_FILE, CLASSIFIER_FILE, VOCAB_FILE = "model.keras", "classifier.json", "vocab.txt"
+
+
+def save_classifier(
+    out_dir: Path,
+    model: Any,
+    vocab: Any,
+    task_cfg: dict[str, Any],
+    classes: tuple[str, ...],
+    max_len: int,
+    min_len: int,
+    batch_size: int,
+) -> None:
+    """The trained classifier in Keras' own format, with what turns text into its input (embedlab predict)."""
+    model.save(out_dir / MODEL_FILE)
+    (out_dir / VOCAB_FILE).write_text("\n".join(vocab.words) + "\n", encoding="utf-8")
+    write_json(
+        out_dir / CLASSIFIER_FILE,
+        {
+            "classes": list(classes),
+            "tokenizer": task_cfg["tokenizer"],
+            "max_len": max_len,
+            "min_len": min_len,
+            "batch_size": batch_size,
+            "vocab_counts": list(vocab.counts),
+        },
+    )
 
 
 def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.ndarray) -> None:
@@ -263,7 +296,7 @@ def analyse(
 
 # Keys that do not decide a run's numbers: where the checkout, data, cache and results live, what the report puts
 # beside the runs, whether they are logged. A study folder resumes after the checkout moves or the folder is copied.
-NOT_COMPARED = ("resume", "paths", "paper_table", "tracking")
+NOT_COMPARED = ("resume", "paths", "paper_table", "tracking", "save_model")
 
 
 def _comparable(config_text: str) -> dict[str, Any]:
@@ -471,6 +504,16 @@ def main(cfg: DictConfig) -> float:
         return math.nan
 
 
+def cli(args: list[str]) -> None:
+    """`python -m embedlab.run ...` and `embedlab run ...`: one-line errors for what Hydra would report at length."""
+    export_locations()
+    if problem := unknown_choice(args) or composition_problem(args):
+        print(f"embedlab: error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *args]
+    main()
+
+
 def unknown_choice(args: list[str]) -> str | None:
     """The one-line error for a `group=option` override naming no shipped option (before Hydra's long message)."""
     import os
@@ -525,8 +568,4 @@ def composition_problem(args: list[str]) -> str | None:
 
 
 if __name__ == "__main__":
-    export_locations()
-    if problem := unknown_choice(sys.argv[1:]) or composition_problem(sys.argv[1:]):
-        print(f"embedlab: error: {problem}", file=sys.stderr)
-        sys.exit(2)
-    main()
+    cli(sys.argv[1:])
