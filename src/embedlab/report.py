@@ -100,7 +100,7 @@ def p_text(p: float) -> str:
 
 
 def _points(value: float) -> str:
-    return f"{100 * value:+.1f}"
+    return f"{100 * value:+.1f}".replace("-0.0", "+0.0")
 
 
 def answer(frame: pd.DataFrame) -> list[str]:
@@ -552,6 +552,11 @@ COLUMN_NAMES = {
 }
 
 
+def _number(value: float) -> str:
+    """4 significant digits, never scientific notation (8.374e-05 reads as 0.0001)."""
+    return f"{value:.4f}" if 0 < abs(value) < 0.001 else _fmt(value)
+
+
 def _p(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}" if value < 0.01 else f"{value:.2f}"
 
@@ -563,12 +568,39 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for column in table.columns:
         values = table[column].astype(object)
         if pd.api.types.is_float_dtype(table[column]):
-            show = _p if str(column).endswith("_p") else _fmt
+            show = _p if str(column).endswith("_p") else _number
             out[column] = [show(float(v)) if pd.notna(v) else "" for v in values]
         else:
             out[column] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
     empty = [c for c in out.columns if all(v == "" for v in out[c])]
-    return out.drop(columns=empty).rename(columns=lambda c: COLUMN_NAMES.get(str(c), str(c)))
+    return out.drop(columns=empty).rename(columns=lambda c: column_name(str(c)))
+
+
+SPACE_WORDS = {"initial": "before", "trained": "after"}
+METRIC_WORDS = {
+    "wordsim353_spearman": "WordSim-353 rho",
+    "simlex999_spearman": "SimLex-999 rho",
+    "analogy_accuracy": "analogies",
+    "antonym_cosine": "antonym cos",
+    "synonym_cosine": "synonym cos",
+    "class_axis_r2": "class-axis R^2",
+    "drift_mean_cosine": "cos(before, after), words seen",
+    "drift_share_unchanged": "share unchanged, words seen",
+    "test_accuracy": "test accuracy",
+}
+
+
+def column_name(column: str) -> str:
+    """A result column as a person reads it: 'wordsim353_spearman_trained' -> 'WordSim-353 rho after'."""
+    if column in COLUMN_NAMES:
+        return COLUMN_NAMES[column]
+    for metric, words in METRIC_WORDS.items():
+        if column == metric:
+            return words
+        if column.startswith(metric + "_"):
+            rest = column[len(metric) + 1 :]
+            return f"{words} {SPACE_WORDS.get(rest, rest + ' times' if rest[:1].isdigit() else rest)}"
+    return column
 
 
 def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
