@@ -86,3 +86,17 @@ def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
     assert tfidf["mean"].round(3).tolist() == [0.72, 0.82]
     plot_learning_curves(curves, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
+    from embedlab.report import paper_sentences
+
+    table = tmp_path / "paper_table2.csv"
+    table.write_text(
+        "embedding,mode,paper_model,sst2\nscratch,scratch,CNN-rand,82.7\nglove6b,finetune,CNN-non-static,87.2\n"
+    )
+    said = paper_sentences(study(tmp_path / "runs"), table)
+    assert said == [
+        "How far from paper_table2 on **sst2**? CNN-non-static 83.4 vs 87.2 (-3.8, 3 runs); CNN-rand 80.2 vs 82.7 "
+        "(-2.5, 3 runs). Largest gap: CNN-non-static -3.8 points."
+    ]

@@ -89,7 +89,8 @@ def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
                 "mcnemar_p": record["mcnemar_p"],
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.sort_values(["task", "model", "difference"], ascending=[True, True, False]) if rows else table
 
 
 def p_text(p: float) -> str:
@@ -422,6 +423,26 @@ def paper_comparison(frame: pd.DataFrame, table: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paper_sentences(frame: pd.DataFrame, table: Path) -> list[str]:
+    """How far each task's cells are from the published numbers, in one sentence per task."""
+    try:
+        comparison = paper_comparison(frame, table)
+    except EmbedlabError:
+        return []
+    out = []
+    for task, group in comparison.groupby("task", sort=True):
+        parts = [
+            f"{r['model']} {r['ours_mean']:.1f} vs {r['paper']:.1f} ({r['gap']:+.1f}, {int(r['runs'])} runs)"
+            for r in group.to_dict("records")
+        ]
+        worst = group.loc[group["gap"].abs().idxmax()]
+        out.append(
+            f"How far from {table.stem} on **{task}**? " + "; ".join(parts) + f". Largest gap: {worst['model']} "
+            f"{worst['gap']:+.1f} points."
+        )
+    return out
+
+
 def _figure_path(out_dir: Path, name: str) -> Path:
     (out_dir / FIGURES).mkdir(parents=True, exist_ok=True)
     return out_dir / FIGURES / name
@@ -647,10 +668,13 @@ def _data_files(group: pd.DataFrame) -> str:
 
 def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None = None) -> list[Section]:
     """The report's content, figures written as PNG under out_dir/figures."""
-    parts = [header(frame, folder, title)]
+    top = header(frame, folder, title)
     said = answer(frame)
-    if said:
-        parts.append(Section("The answer", "\n\n".join(said)))
+    table = paper_table_path(frame)
+    if table is not None:
+        said += paper_sentences(frame, table)
+    parts = [Section(top.title), Section("The answer", "\n\n".join(said))] if said else [Section(top.title)]
+    parts.append(Section("What ran", top.text))
     cells = accuracy_table(frame)
     if not cells.empty:
         path = _figure_path(out_dir, "accuracy.png")
