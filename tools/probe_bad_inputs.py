@@ -240,6 +240,23 @@ CASES: list[Case] = [
     ),
     Case("train_path_is_folder", "error", lambda t: [*BASE, f"task.train_path={t}"], "is a folder"),
     Case("train_path_missing", "error", lambda t: [*BASE, f"task.train_path={t / 'nope.csv'}"], "does not exist"),
+    # an interrupted download left its temporary file; offline, the run must name the missing file, not read the part
+    Case(
+        "interrupted_download_part_file",
+        "error",
+        lambda t: (
+            (t / "data/kim2014").mkdir(parents=True),
+            (t / "data/kim2014/.stsa.binary.train.4242.part").write_bytes(b"0 half a file"),
+            [
+                "task=sst2",
+                "model=avg",
+                "analysis.enabled=false",
+                "tracking.mlflow=false",
+                f"paths.data_dir={t / 'data'}",
+            ],
+        )[2],
+        "stsa.binary.train is missing",
+    ),
     # vector files
     Case("glove_with_bom", "ok", lambda t: vectors(t, "v.txt", b"\xef\xbb\xbf" + glove_rows())),
     Case("glove_crlf", "ok", lambda t: vectors(t, "v.txt", glove_rows().replace(b"\n", b"\r\n"))),
