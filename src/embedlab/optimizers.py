@@ -50,13 +50,24 @@ SPARSE_WEIGHTS = ("embeddings", "delta")  # keras.layers.Embedding's table; Part
 class _RowClock:
     """Per embedding table, the optimizer step each row was last brought up to date at."""
 
-    def _row_clock_build(self, variables: list[Any]) -> None:
+    def build(self, variables: list[Any]) -> None:
+        super().build(variables)  # type: ignore[misc]  # Keras' Adam / Adadelta: their moments and accumulators
         self._last_step = [
             self.add_variable((v.shape[0],), initializer="zeros", dtype="int64", name="last_step")
             if len(v.shape) == 2 and v.name in SPARSE_WEIGHTS
             else None
             for v in variables
         ]
+
+    def _is_sparse(self, gradient: Any, variable: Any) -> bool:
+        """Whether this update is an embedding table's sparse gradient, which the row clock handles."""
+        return (
+            isinstance(gradient, tf.IndexedSlices) and self._last_step[self._get_variable_index(variable)] is not None
+        )
+
+    def _advance(self, clock: Any, ids: tf.Tensor) -> None:
+        """These rows are now up to date with the step being applied."""
+        self.assign(clock, tf.IndexedSlices(tf.fill(tf.shape(ids), tf.cast(self.iterations, "int64") + 1), ids))
 
     def _skipped(self, variable: Any, ids: tf.Tensor) -> tuple[tf.Tensor, Any]:
         """Steps each row skipped before this one, and the clock to advance."""
@@ -77,10 +88,6 @@ class _RowClock:
 
 @keras.saving.register_keras_serializable(package="embedlab")
 class SparseAdam(_RowClock, keras.optimizers.Adam):
-    def build(self, variables: list[Any]) -> None:
-        super().build(variables)
-        self._row_clock_build(variables)
-
     def _catch_up(self, variable: Any, ids: tf.Tensor, skipped: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         dtype = variable.dtype
         index = self._get_variable_index(variable)
@@ -99,11 +106,7 @@ class SparseAdam(_RowClock, keras.optimizers.Adam):
         return m_rows, v_rows
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        if (
-            not isinstance(gradient, tf.IndexedSlices)
-            or self.amsgrad
-            or self._last_step[self._get_variable_index(variable)] is None
-        ):
+        if self.amsgrad or not self._is_sparse(gradient, variable):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         ids, g, g2 = _rows(gradient, dtype)
@@ -118,15 +121,11 @@ class SparseAdam(_RowClock, keras.optimizers.Adam):
         self.assign(self._momentums[index], tf.IndexedSlices(m_rows, ids))
         self.assign(self._velocities[index], tf.IndexedSlices(v_rows, ids))
         self.assign_sub(variable, tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), ids))
-        self.assign(clock, tf.IndexedSlices(tf.fill(tf.shape(ids), tf.cast(self.iterations, "int64") + 1), ids))
+        self._advance(clock, ids)
 
 
 @keras.saving.register_keras_serializable(package="embedlab")
 class SparseAdadelta(_RowClock, keras.optimizers.Adadelta):
-    def build(self, variables: list[Any]) -> None:
-        super().build(variables)
-        self._row_clock_build(variables)
-
     def _catch_up(self, variable: Any, ids: tf.Tensor, skipped: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         dtype = variable.dtype
         index = self._get_variable_index(variable)
@@ -138,7 +137,7 @@ class SparseAdadelta(_RowClock, keras.optimizers.Adadelta):
         return grad_rows, delta_rows
 
     def update_step(self, grad: Any, variable: Any, learning_rate: Any) -> None:
-        if not isinstance(grad, tf.IndexedSlices) or self._last_step[self._get_variable_index(variable)] is None:
+        if not self._is_sparse(grad, variable):
             return super().update_step(grad, variable, learning_rate)
         dtype = variable.dtype
         ids, g, g2 = _rows(grad, dtype)
@@ -152,7 +151,7 @@ class SparseAdadelta(_RowClock, keras.optimizers.Adadelta):
         self.assign(self._accumulated_grads[index], tf.IndexedSlices(grad_rows, ids))
         self.assign(self._accumulated_delta_vars[index], tf.IndexedSlices(delta_rows, ids))
         self.assign_sub(variable, tf.IndexedSlices(tf.cast(learning_rate, dtype) * ratio * g, ids))
-        self.assign(clock, tf.IndexedSlices(tf.fill(tf.shape(ids), tf.cast(self.iterations, "int64") + 1), ids))
+        self._advance(clock, ids)
 
 
 def catch_up_callback() -> keras.callbacks.Callback:
