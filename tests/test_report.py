@@ -100,3 +100,21 @@ def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
         "How far from paper_table2 on **sst2**? CNN-non-static 83.4 vs 87.2 (-3.8, 3 runs); CNN-rand 80.2 vs 82.7 "
         "(-2.5, 3 runs). Largest gap: CNN-non-static -3.8 points."
     ]
+
+
+def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_rows(tmp_path):
+    from gensim.models import KeyedVectors
+
+    from embedlab.report import browser_data
+
+    words = ["the", "good", "great", "bad", "film"]  # as a run writes them: no <pad> / <unk> rows
+    vectors = np.array([[1, 0], [0, 1], [0.1, 1], [0, -1], [1, 0.1]], dtype=np.float32)
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        folder = run(root, f"s{seed}", "scratch", "scratch", seed, 0.8, np.ones(10, bool))
+        kv = KeyedVectors(2)
+        kv.add_vectors(words, vectors)
+        kv.save_word2vec_format(str(folder / "embedding_trained.w2v.bin"), binary=True)
+    data = browser_data(collect(root), "sst2", k=2)
+    assert list(data["words"])[:2] == ["the", "good"]
+    assert data["words"]["film"]["neighbours"]["scratch/scratch trained"][0] == "the"

@@ -25,6 +25,7 @@ import pandas as pd
 
 from embedlab.errors import EmbedlabError
 from embedlab.results import CELL, summarise
+from embedlab.text import OOV, PAD
 
 FIGURES = "figures"
 NEIGHBOURS_SHOWN = 6
@@ -303,7 +304,8 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
     first = next(iter(spaces.values()))
     probes = runs.get("config.task.probe_words")
     extra = json.loads(str(probes.dropna().iloc[0])) if probes is not None and probes.notna().any() else []
-    words = list(dict.fromkeys([*extra, *[w for w in first.index_to_key[2:] if w.strip()][:n_words]]))
+    frequent = [w for w in first.index_to_key if w.strip() and w not in (PAD, OOV)][:n_words]
+    words = list(dict.fromkeys([*extra, *frequent]))
     words = [w for w in words if w in first.key_to_index]
     info: dict[str, dict[str, float]] = {}
     for record in runs.to_dict("records"):
@@ -323,7 +325,8 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
         rows = np.array([kv.key_to_index[w] for w in present])
         sims = matrix[rows] @ matrix.T
         sims[np.arange(len(rows)), rows] = -np.inf
-        sims[:, :2] = -np.inf  # padding and unknown
+        special = [kv.key_to_index[w] for w in (PAD, OOV) if w in kv.key_to_index]  # run files hold neither
+        sims[:, special] = -np.inf
         top = np.argsort(-sims, axis=1)[:, :k]
         for word, order in zip(present, top, strict=True):
             neighbours[word][name] = [kv.index_to_key[i] for i in order]

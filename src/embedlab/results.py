@@ -23,6 +23,7 @@ import yaml
 
 from embedlab.errors import EmbedlabError
 from embedlab.run import STATUS_FILE
+from embedlab.text import UNSEEN_BUCKETS, unseen_bucket
 
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
 SOURCE = ["embedding", "mode"]
@@ -244,9 +245,9 @@ def unseen_table(frame: pd.DataFrame, reference: str = "scratch/scratch") -> pd.
                 continue
             a = pd.concat([p for p, _ in pairs], ignore_index=True)
             b = pd.concat([q for _, q in pairs], ignore_index=True)
-            bucket = np.minimum(a["unseen"].to_numpy(), 3)
-            for value, name in enumerate(("0", "1", "2", "3+")):
-                members = bucket == value
+            bucket = unseen_bucket(a["unseen"].to_numpy())
+            for name in UNSEEN_BUCKETS:
+                members = bucket == name
                 if not members.any():
                     continue
                 ca, cb = a["correct"].to_numpy()[members], b["correct"].to_numpy()[members]
