@@ -474,34 +474,29 @@ def _in_sweep() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
-    """One run; in a sweep a failed run is reported and the sweep goes on (its end lists failures, exits 1)."""
-    from embedlab.sweep import failures  # not a global here: `python -m embedlab.run` runs this file as __main__
+    """One run; in a sweep a failed run is logged, returns NaN and the sweep goes on (its end lists failures, exits 1).
 
-    failures.clear()
+    What failed reaches the sweep through what the run wrote (its status file and run.log), never through state
+    shared in one process, so it works the same under joblib, Ray and SLURM.
+    """
     try:
         return float(run(cfg).get("test_accuracy", math.nan))
     except OSError as exc:
         if exc.errno not in DISK_ERRORS:
             raise
-        failures.append(disk_error(exc))
-        log.error("%s", failures[-1])
-        if _in_sweep():
-            return math.nan
-        print(f"embedlab: error: {failures[-1]}", file=sys.stderr)
-        sys.exit(2)
+        message = disk_error(exc)
     except EmbedlabError as exc:
-        failures.append(str(exc))
-        log.error("%s", exc)
-        if _in_sweep():  # the sweep's end prints the one error line and exits non-zero
-            return math.nan
-        print(f"embedlab: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        message = str(exc)
     except Exception:
         if not _in_sweep():
             raise
-        failures.append(f"{cfg.paths.output_dir}: unexpected error, see its run.log")
         log.exception("run failed: %s", cfg.paths.output_dir)
         return math.nan
+    log.error("%s", message)
+    if _in_sweep():  # the sweep's end prints the one error line and exits non-zero
+        return math.nan
+    print(f"embedlab: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def cli(args: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -24,7 +25,6 @@ from embedlab.jsonio import write_json
 log = logging.getLogger("embedlab")
 
 SWEEP_ID = "EMBEDLAB_SWEEP_ID"  # set by the sweep's process; launchers pass the environment on to their jobs
-failures: list[str] = []  # why this process's last run failed (set by embedlab.run's main), read after each job
 TABLE_COLUMNS = ["task", "embedding", "mode", "model", "seed", "status", "test_accuracy", "train_seconds", "run_dir"]
 
 
@@ -86,6 +86,44 @@ def job_status(run_dir: Path, job_started: float) -> str:
     return status if status == "failed" else "incomplete"
 
 
+def last_error(run_dir: Path) -> str | None:
+    """The last ERROR line the run logged to its run.log (the message after the level), if any."""
+    try:
+        lines = (run_dir / "run.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    errors = [line.split("[ERROR] - ", 1)[-1] for line in lines if "[ERROR]" in line]
+    return errors[-1] if errors else None
+
+
+def job_outcome(run_dir: Path, job_started: float, job_return: Any) -> tuple[str, str | None]:
+    """A finished job's status and error, read from what its run wrote (status file, run.log) and returned.
+
+    The run returns NaN when it failed or was refused (e.g. a completed run with another config in its folder); the
+    status file then still says why, or run.log's last error does.
+    """
+    from hydra.core.utils import JobStatus
+
+    from embedlab.run import STATUS_FILE
+
+    status = job_status(run_dir, job_started)
+    raised = getattr(job_return, "status", None) == JobStatus.FAILED
+    value = None if raised else getattr(job_return, "_return_value", None)
+    returned_nan = isinstance(value, float) and math.isnan(value)
+    if (raised or returned_nan) and status in ("completed", "skipped"):
+        status = "failed"  # refused before running: the folder's record is an earlier run's, untouched
+    if status not in ("failed", "broken", "incomplete"):
+        return status, None
+    error = None
+    try:
+        error = json.loads((run_dir / STATUS_FILE).read_text()).get("error")
+    except (OSError, json.JSONDecodeError):
+        pass
+    if raised:
+        error = error or f"{type(job_return._return_value).__name__}: {job_return._return_value}"
+    return status, error or last_error(run_dir) or f"{run_dir}: no record of why, see its run.log"
+
+
 class SweepCallbacks(Callback):
     """Progress per finished job; at the end the results table, projection comparisons and report of the folder."""
 
@@ -122,8 +160,7 @@ class SweepCallbacks(Callback):
             return  # a single run, not a sweep
         start = json.loads((progress / "start.json").read_text())
         run_dir = Path(config.hydra.runtime.output_dir)
-        error = failures[-1] if failures else None
-        status = "failed" if error else job_status(run_dir, getattr(self, "_job_started", float(start["time"])))
+        status, error = job_outcome(run_dir, getattr(self, "_job_started", float(start["time"])), job_return)
         record = {"status": status, "run_dir": str(run_dir), **({"error": error} if error else {})}
         write_json(progress / f"job-{config.hydra.job.num:05d}.json", record)
         print(progress_line(progress), file=sys.stderr, flush=True)
