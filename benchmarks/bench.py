@@ -91,7 +91,11 @@ def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) 
     env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
     if code is not None:
         env.update(
-            PYTHONPATH=str(code / "src"), EMBEDLAB_ROOT=str(code), EMBEDLAB_EXPERIMENTS_DIR=str(code / "experiments")
+            PYTHONPATH=str(code / "src"),
+            EMBEDLAB_ROOT=str(code),
+            EMBEDLAB_EXPERIMENTS_DIR=str(
+                next(d for d in (code / "src/embedlab/experiments", code / "experiments") if d.is_dir())
+            ),
         )
     cmd = [sys.executable, "-m", "embedlab.run", *overrides, *QUIET, f"hydra.run.dir={run_dir}"]
     seconds, peak, _ = child(cmd, env)

@@ -25,6 +25,15 @@ from embedlab.errors import EmbedlabError
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
 
 
+def sweep_arguments(args: Sequence[str]) -> list[str]:
+    """`embedlab sweep ARGS` as a Hydra multirun: joblib here, 2 jobs x 1 thread, unless ARGS choose otherwise."""
+    given = {a.lstrip("+").split("=", 1)[0] for a in args}
+    defaults = [d for d in SWEEP_DEFAULTS if d.split("=", 1)[0] not in given]  # the user's choice wins
+    if "hydra/launcher" in given:  # another launcher (ray_cluster, slurm): joblib's settings are not its own
+        defaults = []
+    return ["-m", *defaults, *args]
+
+
 def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """A finished run's classifier on new texts: predicted class names and class probabilities."""
     from embedlab.run import CLASSIFIER_FILE, MODEL_FILE, VOCAB_FILE
@@ -115,9 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "groups and options are in the README"
             )
             return 0
-        given = {a.lstrip("+").split("=", 1)[0] for a in rest}
-        defaults = [d for d in SWEEP_DEFAULTS if d.split("=", 1)[0] not in given]  # the user's choice wins
-        cli(rest if command == "run" else ["-m", *defaults, *rest])
+        cli(rest if command == "run" else sweep_arguments(rest))
         return 0
     if command == "pretrain":
         from embedlab.config import export_locations

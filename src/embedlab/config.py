@@ -5,17 +5,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = ROOT / "configs"
-EXPERIMENTS_DIR = ROOT / "experiments"
+PACKAGE = Path(__file__).resolve().parent
+CONFIG_DIR = PACKAGE / "configs"  # shipped inside the package: a wheel install has them too
+EXPERIMENTS_DIR = PACKAGE / "experiments"
+CHECKOUT = PACKAGE.parents[1] if (PACKAGE.parents[1] / "pyproject.toml").is_file() else None  # src/ layout checkout
+
+
+def default_root() -> Path:
+    """Where data/, .cache/ and results/ go unless EMBEDLAB_*_DIR say otherwise: the checkout embedlab runs from,
+    or, for an installed package, the folder it is started in."""
+    return CHECKOUT or Path.cwd()
 
 
 def export_locations() -> None:
-    """Configs interpolate these, so runs find the repository wherever they are started from."""
-    os.environ.setdefault("EMBEDLAB_ROOT", str(ROOT))
+    """Configs interpolate these, so runs find their folders wherever they are started from."""
+    os.environ.setdefault("EMBEDLAB_ROOT", str(default_root()))
     os.environ.setdefault("EMBEDLAB_EXPERIMENTS_DIR", str(EXPERIMENTS_DIR))
+
+
+def forwarded_environment() -> dict[str, str]:
+    """This process's EMBEDLAB_* (and TensorFlow log level) variables: what a job on another node needs to resolve
+    the same paths and count itself in the same sweep. `${embedlab_env:}` in a launcher config hands it over (Ray
+    workers started by `ray start` have that shell's environment, not the sweep's)."""
+    export_locations()
+    return {k: v for k, v in os.environ.items() if k.startswith("EMBEDLAB_") or k == "TF_CPP_MIN_LOG_LEVEL"}
+
+
+if not OmegaConf.has_resolver("embedlab_env"):
+    OmegaConf.register_new_resolver("embedlab_env", forwarded_environment, use_cache=False)
 
 
 def compose(overrides: list[str] | None = None, return_hydra_config: bool = False) -> DictConfig:

@@ -12,6 +12,7 @@ import argparse
 import base64
 import html
 import json
+import logging
 import os
 import re
 import sys
@@ -26,6 +27,8 @@ import pandas as pd
 from embedlab.errors import EmbedlabError
 from embedlab.results import CELL, summarise
 from embedlab.text import OOV, PAD
+
+log = logging.getLogger("embedlab")
 
 FIGURES = "figures"
 NEIGHBOURS_SHOWN = 6
@@ -971,7 +974,6 @@ def publish(
     cells.csv, paired.csv), projection_<task>.png per task, report.md/html. The sweep's end and `make report` call
     this; returns the files written and the table."""
     from embedlab.results import build_locked
-    from embedlab.sweep import projection_figures
 
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
     written, frame = build_locked(folder, out_dir)
@@ -999,6 +1001,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in written.values():
         print(path)
     return 0
+
+
+def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
+    """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
+    from embedlab.projection import SAMPLE_FILE, compare_projections
+
+    written: list[Path] = []
+    if "status" not in frame or "task" not in frame:
+        return written
+    done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
+    for task, runs in done.groupby("task"):
+        drawn = runs[[(Path(d) / SAMPLE_FILE).exists() for d in runs["run_dir"]]]  # baselines draw none
+        first = drawn.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
+        dirs = [Path(d) for d in first["run_dir"]]
+        if len(dirs) < 2:
+            continue
+        out = folder / f"projection_{task}.png"
+        try:
+            written.append(compare_projections(dirs, out, cache_dir=cache_dir))
+        except EmbedlabError as exc:  # e.g. runs that drew other sentences: say so, keep the table
+            log.warning("no projection comparison for %s: %s", task, exc)
+    return written
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from embedlab.errors import EmbedlabError
-from embedlab.run import STATUS_FILE
+from embedlab.rundir import STATUS_FILE
 from embedlab.text import UNSEEN_BUCKETS, unseen_bucket
 
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting

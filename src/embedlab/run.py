@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import math
+import os
+import re
+import socket
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,15 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
-from embedlab.config import CONFIG_DIR, export_locations
+from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
 from embedlab.errors import EmbedlabError
 from embedlab.jsonio import write_json
+from embedlab.rundir import LOCK_FILE, STATUS_FILE, locked_elsewhere, run_lock  # noqa: F401 - also their old home
 
 log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
 logging.raiseExceptions = False  # a full disk fails the run in one line, not in logging's tracebacks about run.log
 
-STATUS_FILE = "metrics.json"
 DISK_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST)
 
 
@@ -36,9 +36,6 @@ def disk_error(exc: OSError) -> str:
     """One line for a file the run could not write: which file, why, what to do."""
     where = exc.filename or "a file in the run directory"
     return f"cannot write {where}: {exc.strerror}; free space or choose a writable paths.results_dir / hydra.run.dir"
-
-
-LOCK_FILE = ".lock"
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -356,33 +353,6 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
         write_json(out_dir / "tracking.json", {"mlflow_run_id": run_id, "experiment": name})
 
 
-@contextmanager
-def run_lock(out_dir: Path) -> Iterator[bool]:
-    """Hold the run directory's lock for as long as the run goes; yields False when another process holds it.
-
-    An flock is released by the kernel when its process dies, so a killed run's directory is free again while a
-    live one (another sweep into the same study folder) is never entered twice.
-    """
-    with open(out_dir / LOCK_FILE, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def locked_elsewhere(out_dir: Path) -> bool:
-    """Whether a live process is running in out_dir now."""
-    if not (out_dir / LOCK_FILE).exists():
-        return False
-    with run_lock(out_dir) as held:
-        return not held
-
-
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment into its Hydra run directory; the status file is written last on success."""
     out_dir = Path(cfg.paths.output_dir)
@@ -421,7 +391,8 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     try:
         (out_dir / "config.yaml").write_text(config_text)
         write_hydra_record(cfg, out_dir)
-        write_json(status_path, {**base, "status": "running"})
+        where = {"host": socket.gethostname(), "pid": os.getpid()}  # which process to look at (or kill) on a cluster
+        write_json(status_path, {**base, "status": "running", **where})
         metrics = experiment(cfg, out_dir)
     except Exception as exc:
         error = str(exc) if isinstance(exc, EmbedlabError) else f"{type(exc).__name__}: {exc}"
@@ -434,7 +405,13 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
             raise EmbedlabError(disk_error(exc)) from None
         raise
-    payload = {**base, "status": "completed", "wall_seconds": round(time.perf_counter() - started, 3), **metrics}
+    payload = {
+        **base,
+        "status": "completed",
+        "wall_seconds": round(time.perf_counter() - started, 3),
+        "peak_memory_mb": peak_memory_mb(),
+        **metrics,
+    }
     write_json(status_path, payload)
     track(cfg, out_dir)
     log.info(
@@ -445,6 +422,14 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir,
     )
     return payload
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far (MB): the run's own in a fresh process (a single run, a Ray worker
+    with max_calls=1, a SLURM job); an upper bound in a reused joblib worker. What a cluster job must be sized for."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def write_hydra_record(cfg: DictConfig, out_dir: Path) -> None:
@@ -511,9 +496,7 @@ def cli(args: list[str]) -> None:
 
 def unknown_choice(args: list[str]) -> str | None:
     """The one-line error for a `group=option` override naming no shipped option (before Hydra's long message)."""
-    import os
-
-    experiments = Path(os.environ.get("EMBEDLAB_EXPERIMENTS_DIR", CONFIG_DIR.parent / "experiments"))
+    experiments = Path(os.environ.get("EMBEDLAB_EXPERIMENTS_DIR", EXPERIMENTS_DIR))
     for arg in args:
         key, eq, value = arg.lstrip("+~").partition("=")
         if not eq or "." in key or "/" in key or value.startswith(("range(", "choice(", "glob(")):
@@ -545,6 +528,12 @@ def composition_problem(args: list[str]) -> str | None:
         cfg = compose(args)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        missing = re.match(r"Could not override '([^']+)'", lines[0]) if lines else None
+        if missing and not missing.group(1).startswith("hydra."):
+            from embedlab.schema import schema, unknown_key
+
+            if missing.group(1) not in schema(CONFIG_DIR):  # a typo, not a key another option has: name the right one
+                return unknown_key(missing.group(1), CONFIG_DIR)
         hint = next((line for line in lines if line.startswith("To append")), "")
         return lines[0] + (f" ({hint[0].lower() + hint[1:]})" if hint else "") if lines else str(type(exc).__name__)
     folders = [("paths.results_dir", OmegaConf.select(cfg, "paths.results_dir", throw_on_resolution_failure=False))]

@@ -87,6 +87,18 @@ def check(config: dict[str, Any], config_dir: Path) -> None:
             )
 
 
+def unknown_key(key: str, config_dir: Path) -> str:
+    """The one line for an override of a key no shipped option has, naming the closest valid key."""
+    known = schema(Path(config_dir))
+    parent, _, name = key.rpartition(".")
+    siblings = sorted(k.rpartition(".")[2] for k in known if k and k.rpartition(".")[0] == parent)
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
+    if close:
+        return f"{key} is not a config key; did you mean {parent + '.' if parent else ''}{close[0]}?"
+    where = f"of {parent} " if parent else ""
+    return f"{key} is not a config key {where}(keys: {', '.join(siblings[:12])}{' ...' if len(siblings) > 12 else ''})"
+
+
 def _get(config: dict[str, Any], path: str) -> Any:
     node: Any = config
     for part in path.split("."):

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab.jsonio import write_json
+from embedlab.rundir import STATUS_FILE, locked_elsewhere
 
 log = logging.getLogger("embedlab")
 
@@ -72,8 +72,6 @@ def progress_line(progress: Path, now: float | None = None) -> str:
 
 def job_status(run_dir: Path, job_started: float) -> str:
     """completed | skipped (completed before this job began) | failed | elsewhere | incomplete."""
-    from embedlab.run import STATUS_FILE, locked_elsewhere
-
     path = run_dir / STATUS_FILE
     try:
         status = json.loads(path.read_text()).get("status")
@@ -104,8 +102,6 @@ def job_outcome(run_dir: Path, job_started: float, job_return: Any) -> tuple[str
     """
     from hydra.core.utils import JobStatus
 
-    from embedlab.run import STATUS_FILE
-
     status = job_status(run_dir, job_started)
     raised = getattr(job_return, "status", None) == JobStatus.FAILED
     value = None if raised else getattr(job_return, "_return_value", None)
@@ -122,6 +118,30 @@ def job_outcome(run_dir: Path, job_started: float, job_return: Any) -> tuple[str
     if raised:
         error = error or f"{type(job_return._return_value).__name__}: {job_return._return_value}"
     return status, error or last_error(run_dir) or f"{run_dir}: no record of why, see its run.log"
+
+
+def lost_job(sweep_config: DictConfig, why: str) -> Any:
+    """A job its launcher lost (a Ray worker or node that died, a SLURM job cancelled or out of time): recorded as the
+    sweep's callback records a job that ended, so the sweep goes on, lists it as failed and exits 1 at its end."""
+    from hydra.core.utils import JobReturn, JobStatus
+
+    sweep_dir = Path(str(sweep_config.hydra.sweep.dir))
+    try:
+        run_dir = sweep_dir / str(sweep_config.hydra.sweep.subdir)
+    except Exception:  # a subdir that only resolves on the node (e.g. from the scheduler's environment)
+        run_dir = sweep_dir
+    log.error("%s: %s", run_dir, why)
+    progress = _progress_dir(sweep_dir)
+    if (progress / "start.json").exists():
+        started = float(json.loads((progress / "start.json").read_text())["time"])
+        status = job_status(run_dir, started) if run_dir != sweep_dir else "incomplete"
+        record = {"status": status, "run_dir": str(run_dir)}
+        if status not in ("completed", "skipped"):  # lost after its run completed (e.g. in a callback): counted
+            record.update(status="incomplete" if status == "elsewhere" else status, error=f"{run_dir}: {why}")
+        write_json(progress / f"job-{int(sweep_config.hydra.job.num):05d}.json", record)
+        print(progress_line(progress), file=sys.stderr, flush=True)
+    overrides = list(OmegaConf.select(sweep_config, "hydra.overrides.task", default=[]) or [])
+    return JobReturn(overrides=overrides, cfg=sweep_config, status=JobStatus.COMPLETED, _return_value=math.nan)
 
 
 class SweepCallbacks(Callback):
@@ -147,7 +167,9 @@ class SweepCallbacks(Callback):
         settings = OmegaConf.to_container(tracking, resolve=True)
         try:
             name = experiment_name(settings, OmegaConf.select(config, "study"))
-            prepare_store(settings, Path(config.paths.results_dir), name)
+            warning = prepare_store(settings, Path(config.paths.results_dir), name)
+            if warning:
+                print(f"embedlab: warning: {warning}", file=sys.stderr, flush=True)
         except Exception as exc:  # tracking never stops a sweep; each run warns again if it cannot log
             log.warning("MLflow store not prepared: %s", exc)
 
@@ -197,26 +219,3 @@ class SweepCallbacks(Callback):
                 flush=True,
             )
             sys.exit(1)
-
-
-def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
-    """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
-    from embedlab.errors import EmbedlabError
-    from embedlab.projection import SAMPLE_FILE, compare_projections
-
-    written: list[Path] = []
-    if "status" not in frame or "task" not in frame:
-        return written
-    done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
-    for task, runs in done.groupby("task"):
-        drawn = runs[[(Path(d) / SAMPLE_FILE).exists() for d in runs["run_dir"]]]  # baselines draw none
-        first = drawn.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
-        dirs = [Path(d) for d in first["run_dir"]]
-        if len(dirs) < 2:
-            continue
-        out = folder / f"projection_{task}.png"
-        try:
-            written.append(compare_projections(dirs, out, cache_dir=cache_dir))
-        except EmbedlabError as exc:  # e.g. runs that drew other sentences: say so, keep the table
-            log.warning("no projection comparison for %s: %s", task, exc)
-    return written

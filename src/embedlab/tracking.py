@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ ARTIFACTS = [
     "projection.png",
 ]
 RETRIES = 5  # SQLite allows one writer at a time; parallel sweep jobs wait their turn
+PROBE_SECONDS = 3.0  # a tracking server that does not answer /health in this time is taken as down
+UNREACHABLE = "EMBEDLAB_TRACKING_UNREACHABLE"  # set by a sweep that found its server down; its jobs then stay quiet
 
 
 def experiment_name(cfg: dict[str, Any], study: str | None) -> str:
@@ -53,10 +56,44 @@ def _client(uri: str, experiment: str, results_dir: Path) -> tuple[Any, str]:
         return client, client.get_experiment_by_name(experiment).experiment_id
 
 
-def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> None:
-    """Create the store and experiment once, before a sweep's jobs start (parallel first writes can collide)."""
-    if cfg.get("mlflow"):
-        _client(tracking_uri(cfg, results_dir), experiment, results_dir)
+def unreachable(uri: str, timeout: float = PROBE_SECONDS) -> str | None:
+    """Why an http(s) tracking server does not answer now, or None (it answers, or the store is not a server).
+
+    MLflow's client retries a refused connection with backoff for minutes per call; one quick probe of the server's
+    /health endpoint first turns a server that is down into one warning instead of a sweep that hangs.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return None
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # something answers (e.g. a proxy without /health): let MLflow's client talk to it
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return str(getattr(reason, "strerror", None) or reason)
+
+
+def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> str | None:
+    """Create the store and experiment once, before a sweep's jobs start (parallel first writes can collide).
+
+    Returns the warning to show when the tracking server is down: said once by the sweep, whose jobs (which inherit
+    its environment) then skip the server quietly.
+    """
+    if not cfg.get("mlflow"):
+        return None
+    uri = tracking_uri(cfg, results_dir)
+    if why := unreachable(uri):
+        os.environ[UNREACHABLE] = uri
+        return (
+            f"MLflow tracking server {uri} not reachable ({why}): this sweep's runs are not logged there; each run "
+            "directory stays the record"
+        )
+    _client(uri, experiment, results_dir)
+    return None
 
 
 def log_run(
@@ -66,6 +103,14 @@ def log_run(
     if not cfg.get("mlflow"):
         return None
     uri = tracking_uri(cfg, results_dir)
+    if os.environ.get(UNREACHABLE) == uri:  # the sweep found it down and said so once
+        log.info("MLflow tracking server %s was down when the sweep started; run not logged there", uri)
+        return None
+    if why := unreachable(uri):
+        log.warning(
+            "MLflow tracking server %s not reachable (%s): run not logged there (the run itself is complete)", uri, why
+        )
+        return None
     for attempt in range(RETRIES):
         try:
             return _log(uri, experiment, results_dir, run_name, config, out_dir)

@@ -1,0 +1,1 @@
+"""embedlab's Hydra launchers: the maintained Ray and SLURM (submitit) plugins, with one change each."""
