@@ -51,3 +51,19 @@ def test_help_lists_the_commands(isolated_env):
     assert proc.returncode == 0
     for command in ("run", "sweep", "pretrain", "report", "predict", "neighbours"):
         assert f"embedlab {command}" in proc.stdout
+
+
+def test_sweep_keeps_joblib_settings_only_for_joblib(isolated_env):
+    from embedlab.cli import sweep_arguments
+    from embedlab.config import compose
+
+    here = sweep_arguments(["experiment=smoke"])
+    assert here == ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1", "experiment=smoke"]
+    assert sweep_arguments(["experiment=smoke", "hydra.launcher.n_jobs=4"])[1:3] == [
+        "hydra/launcher=joblib",
+        "trainer.threads=1",
+    ]
+    ray = sweep_arguments(["experiment=smoke", "hydra/launcher=ray_cluster"])
+    assert ray == ["-m", "experiment=smoke", "hydra/launcher=ray_cluster"]  # joblib's n_jobs is not Ray's
+    cfg = compose(ray[1:], return_hydra_config=True)  # composes as Hydra would compose the sweep
+    assert cfg.hydra.launcher._target_.endswith("TolerantRayLauncher")

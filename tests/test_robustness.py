@@ -18,7 +18,7 @@ from gensim.test.utils import datapath
 from omegaconf import OmegaConf
 
 from conftest import run_cli
-from embedlab.config import CONFIG_DIR, compose
+from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
 from embedlab.datasets import load_imdb_part, load_raw
 from embedlab.errors import EmbedlabError
 from embedlab.jsonio import write_json
@@ -130,7 +130,7 @@ def test_typos_and_wrong_types_fail_before_anything_is_read(override, message):
 
 
 def test_every_shipped_preset_passes_the_schema():
-    presets = sorted(p.stem for p in (CONFIG_DIR.parent / "experiments/experiment").glob("*.yaml"))
+    presets = sorted(p.stem for p in (EXPERIMENTS_DIR / "experiment").glob("*.yaml"))
     arms = sorted(p.stem for p in (CONFIG_DIR / "arm").glob("*.yaml"))
     for overrides in [[f"experiment={p}"] for p in presets] + [[f"+arm={a}"] for a in arms]:
         check(OmegaConf.to_container(compose(overrides), resolve=False), CONFIG_DIR)
@@ -340,7 +340,9 @@ def test_overrides_hydra_cannot_compose_and_unusable_run_dirs_are_one_line(tmp_p
     from embedlab.run import composition_problem
 
     assert composition_problem(["task.cv_folds=1"]).startswith("Could not override 'task.cv_folds'")
-    assert "use +task.cv_folds=1" in composition_problem(["task.cv_folds=1"])
+    assert "use +task.cv_folds=1" in composition_problem(["task.cv_folds=1"])  # a key other tasks have: appendable
+    assert composition_problem(["trainer.epocs=3"]) == "trainer.epocs is not a config key; did you mean trainer.epochs?"
+    assert composition_problem(["trainer.zzz=1"]).startswith("trainer.zzz is not a config key of trainer (keys: batch_")
     afile = tmp_path / "f"
     afile.write_text("x")
     assert composition_problem([f"hydra.run.dir={afile}"]).endswith(

@@ -191,7 +191,7 @@ def test_resume_skips_completed_runs_and_retries_a_killed_one(isolated_env, tmp_
 def test_slurm_launcher_config_composes_to_the_submitit_plugin(isolated_env):
     proc = run_cli(["hydra/launcher=slurm", "hydra.launcher.partition=cpu", "--cfg", "hydra"], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in proc.stdout
+    assert "hydra_plugins.embedlab_launchers.tolerant.TolerantSlurmLauncher" in proc.stdout
     assert "partition: cpu" in proc.stdout and "cpus_per_task: 2" in proc.stdout
 
 

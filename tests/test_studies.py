@@ -199,8 +199,42 @@ def test_studies_compose_to_their_grids(isolated_env):
 def test_ray_launcher_config_composes_to_the_ray_plugin(isolated_env):
     proc = run_cli(["hydra/launcher=ray_cluster", "--cfg", "hydra"], isolated_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher" in proc.stdout
-    assert "num_cpus: 2" in proc.stdout
+    assert "hydra_plugins.embedlab_launchers.tolerant.TolerantRayLauncher" in proc.stdout
+    assert "num_cpus: 2" in proc.stdout and "env_vars: ${embedlab_env:}" in proc.stdout  # sweep locations to workers
+    from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher
+
+    from hydra_plugins.embedlab_launchers.tolerant import TolerantRayLauncher
+
+    assert issubclass(TolerantRayLauncher, RayLauncher)
+
+
+def test_a_lost_job_is_recorded_as_a_failed_job_of_its_sweep(tmp_path, monkeypatch, capsys):
+    import math
+
+    from hydra.core.utils import JobStatus
+    from omegaconf import OmegaConf
+
+    from embedlab.sweep import SWEEP_ID, lost_job
+
+    monkeypatch.setenv(SWEEP_ID, "t1")
+    progress = tmp_path / ".progress" / "t1"
+    progress.mkdir(parents=True)
+    (progress / "start.json").write_text(json.dumps({"time": 0, "total": 2}))
+    run_dir = tmp_path / "runs" / "a_s1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text(json.dumps({"status": "running", "pid": 1}))  # what a killed run leaves
+    config = OmegaConf.create(
+        {"hydra": {"sweep": {"dir": str(tmp_path), "subdir": "runs/a_s${seed}"}, "job": {"num": 3}}, "seed": 1}
+    )
+    returned = lost_job(config, "Ray lost the job: WorkerCrashedError")
+    assert returned.status == JobStatus.COMPLETED and math.isnan(returned.return_value)  # the sweep goes on
+    record = json.loads((progress / "job-00003.json").read_text())
+    assert record == {
+        "status": "incomplete",
+        "run_dir": str(run_dir),
+        "error": f"{run_dir}: Ray lost the job: WorkerCrashedError",
+    }
+    assert "sweep: 1/2 runs done, 1 failed" in capsys.readouterr().err
 
 
 def test_report_puts_a_published_table_beside_our_cells(tmp_path):
