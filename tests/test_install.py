@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,19 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_wheel_install_runs_the_smoke_experiment_from_an_unrelated_folder(tmp_path):
+    source = tmp_path / "checkout"  # a copy: building in place would leave build/ in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
-    build = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        str(wheels),
-        str(ROOT),
-    ]
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels)]
+    build.append(str(source))
     subprocess.run(build, check=True, capture_output=True, timeout=300)
     wheel = next(wheels.glob("embedlab-*.whl"))
 
