@@ -36,7 +36,7 @@ bench: ## All benchmarks side by side (results/bench/bench.json, bench.md, scali
 	$(PY) benchmarks/bench.py $(ARGS)
 
 bench-load: ## Vector loading: gensim whole file vs embedlab restricted vs cached (GloVe 6B 100d from the data dir)
-	$(PY) benchmarks/load_vectors.py --vectors "$$($(PY) -c 'from embedlab.config import compose; from embedlab.embeddings import glove6b_source; print(glove6b_source(compose().paths.data_dir, 100).path)')"
+	$(PY) benchmarks/load_vectors.py --vectors "$$($(PY) -c 'from embedlab.core.config import compose; from embedlab.vectors.embeddings import glove6b_source; print(glove6b_source(compose().paths.data_dir, 100).path)')"
 
 bench-pretrain: ## Pretraining words/s: embedlab vs gensim / fasttext called directly on the same corpus
 	$(PY) benchmarks/pretrain_overhead.py --epochs 1
@@ -48,7 +48,7 @@ report: ## Results table + report.md/html of results/<EXPERIMENT> (or of any fol
 	$(EMBEDLAB) report $(or $(RUNS),$(RESULTS)/$(EXPERIMENT)) --cache-dir "$${EMBEDLAB_CACHE_DIR:-.cache}"
 
 results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
-	$(PY) -m embedlab.results $(RUNS)
+	$(PY) -m embedlab.studies.results $(RUNS)
 
 smoke: ## The whole pipeline in under a minute on data shipped with gensim
 	$(EMBEDLAB) run experiment=smoke

@@ -136,8 +136,8 @@ def task_vocabulary(words: list[str], size: int = 20_000, missing: int = 2_000) 
 def bench_load(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from load_vectors import measure
 
-    from embedlab.config import compose
-    from embedlab.embeddings import glove6b_source
+    from embedlab.core.config import compose
+    from embedlab.vectors.embeddings import glove6b_source
 
     real = glove6b_source(Path(compose().paths.data_dir), 100).path
     files = {"real_glove6b_100d_top100k": real}
@@ -190,8 +190,8 @@ def glove_vec_file(path: Path, words: set[str]) -> Path:
     """GloVe 6B 100d restricted to the task's words, in fastText's .vec format (header line)."""
     import gzip
 
-    from embedlab.config import compose
-    from embedlab.embeddings import glove6b_source
+    from embedlab.core.config import compose
+    from embedlab.vectors.embeddings import glove6b_source
 
     source = glove6b_source(Path(compose().paths.data_dir), 100).path
     opener = gzip.open if source.suffix == ".gz" else open
@@ -279,10 +279,10 @@ def bench_pretrain(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
     from pretrain_overhead import direct_fasttext, direct_word2vec
 
-    from embedlab.config import compose
-    from embedlab.corpora import tokenized_corpus
-    from embedlab.pretrain import ensure_pretrained
-    from embedlab.text import Tokenizer
+    from embedlab.core.config import compose
+    from embedlab.data.text import Tokenizer
+    from embedlab.vectors.corpora import tokenized_corpus
+    from embedlab.vectors.pretrain import ensure_pretrained
 
     cfg = compose(["corpus=imdb_unsup"])
     corpus_cfg = OmegaConf.to_container(cfg.corpus, resolve=True)
@@ -721,7 +721,7 @@ def main() -> int:
     parser.add_argument("--baseline", default=BASELINE, help="the commit `speed` measures against")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     args = parser.parse_args()
-    from embedlab.config import export_locations
+    from embedlab.core.config import export_locations
 
     export_locations()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,8 @@ if mode == "gensim":
     kv = KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
     n = len(kv)
 else:
-    from embedlab.text import Vocabulary
-    from embedlab.vectors import VectorSource, load_pretrained
+    from embedlab.data.text import Vocabulary
+    from embedlab.vectors.files import VectorSource, load_pretrained
     words = Path(vocab_file).read_text().split("\n")
     vocab = Vocabulary(tuple(words), tuple([0, 0] + [1] * (len(words) - 2)))
     n = len(load_pretrained(VectorSource(Path(path)), vocab, "glove", None, Path(cache_dir)).words)
@@ -51,10 +51,10 @@ def task_data(task: str, seed: int = 0) -> tuple:
     """A task's prepared splits and its tokenizer, as a run of that task with this seed gets them."""
     from omegaconf import OmegaConf
 
-    from embedlab.config import compose
-    from embedlab.datasets import load_raw
-    from embedlab.splits import prepare
-    from embedlab.text import Tokenizer
+    from embedlab.core.config import compose
+    from embedlab.data.datasets import load_raw
+    from embedlab.data.splits import prepare
+    from embedlab.data.text import Tokenizer
 
     cfg = compose([f"task={task}"])
     task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
@@ -63,7 +63,7 @@ def task_data(task: str, seed: int = 0) -> tuple:
 
 
 def task_vocabulary(task: str) -> list[str]:
-    from embedlab.text import Vocabulary
+    from embedlab.data.text import Vocabulary
 
     data, tokenizer = task_data(task)
     return list(Vocabulary.build(tokenizer(t) for t in data.train.texts).words)

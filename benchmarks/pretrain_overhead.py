@@ -14,10 +14,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from embedlab.config import compose
-from embedlab.corpora import tokenized_corpus
-from embedlab.pretrain import ensure_pretrained
-from embedlab.text import Tokenizer
+from embedlab.core.config import compose
+from embedlab.data.text import Tokenizer
+from embedlab.vectors.corpora import tokenized_corpus
+from embedlab.vectors.pretrain import ensure_pretrained
 
 
 def direct_word2vec(path: Path, p: dict) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedlab.config import export_locations
+from embedlab.core.config import export_locations
 
 export_locations()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

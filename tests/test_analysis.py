@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
-from embedlab.analysis import class_indicative_words, drift, log_odds, mean_pair_cosine
-from embedlab.text import Vocabulary
+from embedlab.analysis.learned import class_indicative_words, drift, log_odds, mean_pair_cosine
+from embedlab.data.text import Vocabulary
 
 
 def space(vectors: dict[str, list[float]]) -> KeyedVectors:
@@ -63,7 +63,7 @@ def angle_space(angles: dict[str, float]) -> KeyedVectors:
 
 
 def test_user_pair_file_gives_spearman_exactly_one_and_minus_one(tmp_path):
-    from embedlab.intrinsic import intrinsic_scores
+    from embedlab.vectors.intrinsic import intrinsic_scores
 
     kv = angle_space({"a": 0, "b": 10, "c": 40, "d": 80, "e": 120})
     # human scores fall as the angle from "a" grows, so cosine and score rank the pairs identically
@@ -79,7 +79,7 @@ def test_user_pair_file_gives_spearman_exactly_one_and_minus_one(tmp_path):
 
 
 def test_user_analogy_file_is_scored(tmp_path):
-    from embedlab.intrinsic import intrinsic_scores
+    from embedlab.vectors.intrinsic import intrinsic_scores
 
     # king - man + woman = queen exactly; paris - france + italy = rome exactly
     kv = space(
@@ -101,8 +101,8 @@ def test_user_analogy_file_is_scored(tmp_path):
 
 
 def test_missing_user_pair_file_is_a_clear_error(tmp_path):
-    from embedlab.errors import EmbedlabError
-    from embedlab.intrinsic import intrinsic_scores
+    from embedlab.core.errors import EmbedlabError
+    from embedlab.vectors.intrinsic import intrinsic_scores
 
     with pytest.raises(EmbedlabError, match=r"analysis.pair_sets.mine: file .*nope.tsv not found"):
         intrinsic_scores(space({"a": [1.0, 0.0]}), extra_pairs={"mine": tmp_path / "nope.tsv"})
@@ -112,7 +112,7 @@ def test_missing_user_pair_file_is_a_clear_error(tmp_path):
 
 
 def test_overlap_at_k_and_missing_probes_on_constructed_spaces(tmp_path):
-    from embedlab.neighbours import neighbour_table, overlap_at_k, write_neighbour_report
+    from embedlab.analysis.neighbours import neighbour_table, overlap_at_k, write_neighbour_report
 
     first = angle_space({"p": 0, "a": 5, "b": 10, "c": 90, "d": 170})
     second = angle_space({"p": 0, "a": 175, "b": 10, "c": 5, "d": 90})  # keeps b, swaps a for c near p
@@ -151,7 +151,7 @@ def toy_task(rng, words: int = 120, docs: int = 600):
 
 def polar_and_random_spaces(rng):
     """A space whose first dimension is the toy task's class log-odds, and a random one."""
-    from embedlab.analysis import log_odds
+    from embedlab.analysis.learned import log_odds
 
     docs, labels = toy_task(rng)
     vocab = Vocabulary.build(docs)
@@ -164,8 +164,8 @@ def polar_and_random_spaces(rng):
 
 
 def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_ones(rng):
-    from embedlab.analysis import class_axis_r2
-    from embedlab.references import Space
+    from embedlab.analysis.learned import class_axis_r2
+    from embedlab.vectors.references import Space
 
     polar, random, odds, vocab = polar_and_random_spaces(rng)
     scores, n = class_axis_r2([Space.full("polar", polar), Space.full("random", random)], odds, vocab, min_count=5)
@@ -175,8 +175,8 @@ def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_o
 
 
 def test_class_axis_scores_memoised_by_content_come_back_unchanged(tmp_path, rng):
-    from embedlab.analysis import class_axis_r2
-    from embedlab.references import Space
+    from embedlab.analysis.learned import class_axis_r2
+    from embedlab.vectors.references import Space
 
     polar, random, odds, vocab = polar_and_random_spaces(rng)
     spaces = [Space.full("polar", polar), Space.full("random", random)]
@@ -197,8 +197,8 @@ def test_vocabulary_extra_words_are_indexed_with_count_zero():
 
 
 def test_mean_pool_skips_padding_and_words_a_space_lacks():
-    from embedlab.projection import mean_pool
-    from embedlab.references import Space
+    from embedlab.analysis.projection import mean_pool
+    from embedlab.vectors.references import Space
 
     matrix = np.array([[0, 0], [5, 5], [1, 0], [0, 1], [9, 9]], dtype=np.float32)
     ids = np.array([[2, 3, 0, 0], [2, 1, 4, 0]])
@@ -215,8 +215,8 @@ def test_mean_pool_skips_padding_and_words_a_space_lacks():
 
 def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30, cache_dir=None):
     """A run directory holding what the analysis writes for projections (sentences.npz, metrics.json)."""
-    from embedlab.projection import sample_sentences, write_projections
-    from embedlab.references import Space
+    from embedlab.analysis.projection import sample_sentences, write_projections
+    from embedlab.vectors.references import Space
 
     folder.mkdir(parents=True)
     ids = rng.integers(0, vocab_size, size=(n_test, 6))
@@ -245,9 +245,9 @@ def test_projection_figure_has_one_panel_per_space(tmp_path, rng):
 
 
 def test_too_few_t_sne_iterations_is_a_clear_error(tmp_path, rng):
-    from embedlab.errors import EmbedlabError
-    from embedlab.projection import sample_sentences, write_projections
-    from embedlab.references import Space
+    from embedlab.analysis.projection import sample_sentences, write_projections
+    from embedlab.core.errors import EmbedlabError
+    from embedlab.vectors.references import Space
 
     ids = rng.integers(0, 30, size=(40, 6))
     sample = sample_sentences(ids, rng.integers(0, 2, size=40), ["neg", "pos"], 30)
@@ -258,7 +258,7 @@ def test_too_few_t_sne_iterations_is_a_clear_error(tmp_path, rng):
 
 
 def test_comparison_figure_across_runs_has_a_panel_per_source(tmp_path, rng):
-    from embedlab.projection import main
+    from embedlab.analysis.projection import main
 
     a = fake_run(tmp_path / "a", np.random.default_rng(1), ["trained", "initial"], "scratch")
     b = fake_run(tmp_path / "b", np.random.default_rng(2), ["trained", "initial", "glove6b"], "glove6b")
@@ -269,7 +269,7 @@ def test_comparison_figure_across_runs_has_a_panel_per_source(tmp_path, rng):
 
 
 def test_comparison_reads_back_the_t_sne_coordinates_the_runs_memoised(tmp_path):
-    from embedlab.projection import main
+    from embedlab.analysis.projection import main
 
     cache = tmp_path / "cache"
     a = fake_run(tmp_path / "a", np.random.default_rng(1), ["trained", "initial"], cache_dir=cache)
@@ -281,7 +281,7 @@ def test_comparison_reads_back_the_t_sne_coordinates_the_runs_memoised(tmp_path)
 
 
 def test_comparison_refuses_runs_of_different_sentences(tmp_path, capsys):
-    from embedlab.projection import main
+    from embedlab.analysis.projection import main
 
     a = fake_run(tmp_path / "a", np.random.default_rng(1), ["trained"], n_test=80)
     b = fake_run(tmp_path / "b", np.random.default_rng(1), ["trained"], n_test=90)
@@ -292,7 +292,7 @@ def test_comparison_refuses_runs_of_different_sentences(tmp_path, capsys):
 def test_projector_export_is_a_readable_checkpoint_with_matching_metadata(tmp_path, rng):
     import tensorflow as tf
 
-    from embedlab.projector import export_projector
+    from embedlab.analysis.projector import export_projector
 
     docs, labels = toy_task(rng)
     vocab = Vocabulary.build(docs)
@@ -308,7 +308,7 @@ def test_projector_export_is_a_readable_checkpoint_with_matching_metadata(tmp_pa
 
 
 def test_references_on_disk_are_loaded_and_absent_ones_reported(tmp_path, rng):
-    from embedlab.references import load_references
+    from embedlab.vectors.references import load_references
 
     vocab = Vocabulary.build([["good", "bad", "movie", "good"]])
     (tmp_path / "glove").mkdir()
@@ -331,7 +331,7 @@ def test_references_on_disk_are_loaded_and_absent_ones_reported(tmp_path, rng):
 def test_vectorised_analogies_match_gensim_on_real_vectors():
     from gensim.test.utils import datapath
 
-    from embedlab.intrinsic import analogy_scores
+    from embedlab.vectors.intrinsic import analogy_scores
 
     kv = KeyedVectors.load_word2vec_format(datapath("euclidean_vectors.bin"), binary=True)
     for restrict in (300, 30000):

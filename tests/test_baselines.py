@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from embedlab.baselines import fasttext_supervised, majority, tfidf_lr
-from embedlab.datasets import load_sst2_phrases
-from embedlab.errors import EmbedlabError
-from embedlab.results import unseen_table
-from embedlab.text import unseen_bucket, unseen_counts
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.datasets import load_sst2_phrases
+from embedlab.data.text import unseen_bucket, unseen_counts
+from embedlab.studies.results import unseen_table
+from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
 
 POSITIVE, NEGATIVE = ["good", "great", "fine"], ["bad", "awful", "poor"]
 
@@ -81,7 +81,7 @@ def write_run(root: Path, source: tuple[str, str], seed: int, correct: list[bool
 
 
 def test_unseen_table_compares_each_source_with_scratch_per_bucket(tmp_path):
-    from embedlab.results import collect
+    from embedlab.studies.results import collect
 
     unseen = [0, 0, 1, 1, 2, 5]
     for seed in (1, 2):

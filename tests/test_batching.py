@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.embeddings import EmbeddingInit
-from embedlab.models import build_model, min_length
-from embedlab.optimizers import SparseAdadelta, SparseAdam, catch_up_callback, make_optimizer
-from embedlab.train import batch_plan, predict, seed_everything, text_lengths
+from embedlab.training.models import build_model, min_length
+from embedlab.training.optimizers import SparseAdadelta, SparseAdam, catch_up_callback, make_optimizer
+from embedlab.training.train import batch_plan, predict, seed_everything, text_lengths
+from embedlab.vectors.embeddings import EmbeddingInit
 from test_models import DIM, VOCAB, model_cfg, pretrained
 
 

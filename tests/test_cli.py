@@ -55,7 +55,7 @@ def test_help_lists_the_commands(isolated_env):
 
 def test_sweep_keeps_joblib_settings_only_for_joblib(isolated_env):
     from embedlab.cli import sweep_arguments
-    from embedlab.config import compose
+    from embedlab.core.config import compose
 
     here = sweep_arguments(["experiment=smoke"])
     assert here == ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1", "experiment=smoke"]

@@ -6,7 +6,7 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
+from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
 
 TASKS = sorted(p.stem for p in (CONFIG_DIR / "task").glob("*.yaml"))
 EMBEDDINGS = sorted(p.stem for p in (CONFIG_DIR / "embedding").glob("*.yaml"))

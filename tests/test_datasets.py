@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from embedlab.datasets import load_imdb_part, load_raw, read_lines
-from embedlab.download import ensure
-from embedlab.errors import EmbedlabError
-from embedlab.splits import Split, prepare, stratified_order, subsample
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.datasets import load_imdb_part, load_raw, read_lines
+from embedlab.data.download import ensure
+from embedlab.data.splits import Split, prepare, stratified_order, subsample
 
 
 def task_cfg(**overrides):

@@ -1,6 +1,7 @@
-"""The package's import graph: no module imports another that (directly or not) imports it back, counting imports
-inside functions too, and the bottom layer imports nothing of embedlab above it. Read from the source with `ast`,
-so it needs no imports and anyone can run it: `pytest tests/test_layering.py`."""
+"""The package's layout is its data flow: core (bottom) -> data -> vectors -> training -> analysis -> studies, with
+the run (`embedlab.run`) and the command (`embedlab.cli`) on top. A stage imports only itself and stages before it,
+nothing imports the top, and no import cycle exists, counting imports inside functions too. Read from the source
+with `ast`, so it needs no imports and anyone can run it: `pytest tests/test_layering.py`."""
 
 from __future__ import annotations
 
@@ -8,30 +9,41 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "embedlab"
-BOTTOM = {"errors", "jsonio", "rundir", "memo", "config", "download"}  # what every stage may use
+STAGES = ["core", "data", "vectors", "training", "analysis", "studies"]  # in the order data moves
+TOP = {"run", "cli"}  # the composition root: may use every stage
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def imports_of(path: Path) -> set[str]:
-    """The embedlab modules a file imports, anywhere in it (module level or inside functions)."""
+    """The embedlab modules a file imports, anywhere in it (module level or inside functions), as 'stage.module'."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             parts = node.module.split(".")
-            if parts[0] == "embedlab":
-                if len(parts) > 1:
-                    found.add(parts[1])
-                else:  # from embedlab import x: x may be a module
-                    found.update(a.name for a in node.names if (PACKAGE / f"{a.name}.py").exists())
+            if parts[0] != "embedlab" or len(parts) == 1:
+                continue  # `from embedlab import __version__`: the package itself
+            base = ".".join(parts[1:])
+            submodules = [f"{base}.{a.name}" for a in node.names if (PACKAGE / base / f"{a.name}.py").exists()]
+            found.update(submodules or [base])
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
                 if parts[0] == "embedlab" and len(parts) > 1:
-                    found.add(parts[1])
-    return found - {path.stem}
+                    found.add(".".join(parts[1:]))
+    return found - {module_name(path)}
 
 
 def graph() -> dict[str, set[str]]:
-    return {p.stem: imports_of(p) for p in sorted(PACKAGE.glob("*.py")) if p.stem != "__init__"}
+    files = [p for p in sorted(PACKAGE.rglob("*.py")) if p.parts[len(PACKAGE.parts)] not in ("configs", "experiments")]
+    return {module_name(p): imports_of(p) for p in files if module_name(p)}
+
+
+def stage(module: str) -> str:
+    return module.split(".")[0] if module.split(".")[0] in STAGES else "top"
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -69,18 +81,37 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_cycle_finder_finds_a_planted_cycle():
+def backward(edges: dict[str, set[str]]) -> list[str]:
+    """Imports of a later stage, or of the top, from inside a stage."""
+    bad = []
+    for module, targets in sorted(edges.items()):
+        if stage(module) == "top":
+            continue
+        for target in sorted(targets):
+            if stage(target) == "top" or STAGES.index(stage(target)) > STAGES.index(stage(module)):
+                bad.append(f"{module} -> {target}")
+    return bad
+
+
+def test_the_checks_find_a_planted_cycle_and_a_backward_import():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+    assert backward({"data.text": {"core.errors"}, "core.memo": {"studies.report"}, "vectors.files": {"run"}}) == [
+        "core.memo -> studies.report",
+        "vectors.files -> run",
+    ]
+
+
+def test_every_module_sits_in_a_stage_or_on_top():
+    edges = graph()
+    assert {"run", "cli", "core.rundir", "data.text", "studies.sweep"} <= set(edges)  # the graph was read
+    assert {m for m in edges if stage(m) == "top"} == TOP
+    assert all(target in edges for targets in edges.values() for target in targets), "an import of no module"
+
+
+def test_each_stage_imports_only_itself_and_earlier_stages():
+    assert backward(graph()) == []
 
 
 def test_no_import_cycle_in_the_package():
-    edges = graph()
-    assert {"run", "sweep", "results", "report", "tracking"} <= set(edges)  # the graph was read
-    assert cycles(edges) == []
-
-
-def test_the_bottom_layer_imports_only_the_bottom_layer():
-    edges = graph()
-    above = {module: sorted(edges[module] - BOTTOM) for module in BOTTOM}
-    assert above == {module: [] for module in BOTTOM}
+    assert cycles(graph()) == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.config import compose
-from embedlab.embeddings import EmbeddingInit
-from embedlab.errors import EmbedlabError
-from embedlab.models import EMBEDDING_LAYER, STATIC_LAYER, build_model, embedding_matrix
-from embedlab.train import seed_everything
+from embedlab.core.config import compose
+from embedlab.core.errors import EmbedlabError
+from embedlab.training.models import EMBEDDING_LAYER, STATIC_LAYER, build_model, embedding_matrix
+from embedlab.training.train import seed_everything
+from embedlab.vectors.embeddings import EmbeddingInit
 
 VOCAB, DIM, LEN = 30, 8, 12
 

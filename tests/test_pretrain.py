@@ -11,12 +11,12 @@ import pytest
 from gensim.models import KeyedVectors
 from omegaconf import OmegaConf
 
-import embedlab.pretrain as pretrain
+import embedlab.vectors.pretrain as pretrain
 from conftest import run_cli
-from embedlab.config import compose
-from embedlab.errors import EmbedlabError
-from embedlab.text import Vocabulary
-from embedlab.vectors import VectorSource, load_pretrained
+from embedlab.core.config import compose
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import Vocabulary
+from embedlab.vectors.files import VectorSource, load_pretrained
 
 
 def settings(algorithm: str, *overrides: str, corpus: str = "smoke") -> tuple[dict, dict]:
@@ -173,7 +173,7 @@ def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
     import sys
 
     ok = subprocess.run(
-        [sys.executable, "-m", "embedlab.pretrain", "corpus=smoke", "pretrain=glove", *FAST],
+        [sys.executable, "-m", "embedlab.vectors.pretrain", "corpus=smoke", "pretrain=glove", *FAST],
         env=isolated_env,
         capture_output=True,
         text=True,
@@ -182,7 +182,7 @@ def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert json.loads(ok.stdout[ok.stdout.rindex('{\n  "algorithm"') :])["algorithm"] == "glove"
     bad = subprocess.run(
-        [sys.executable, "-m", "embedlab.pretrain", "corpus=smoke", "pretrain.dim=-3"],
+        [sys.executable, "-m", "embedlab.vectors.pretrain", "corpus=smoke", "pretrain.dim=-3"],
         env=isolated_env,
         capture_output=True,
         text=True,

@@ -10,12 +10,12 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import run_cli
-from embedlab.config import compose
-from embedlab.datasets import load_raw
-from embedlab.embeddings import glove6b_source
-from embedlab.splits import prepare
-from embedlab.text import Tokenizer, Vocabulary
-from embedlab.vectors import load_pretrained
+from embedlab.core.config import compose
+from embedlab.data.datasets import load_raw
+from embedlab.data.splits import prepare
+from embedlab.data.text import Tokenizer, Vocabulary
+from embedlab.vectors.embeddings import glove6b_source
+from embedlab.vectors.files import load_pretrained
 
 pytestmark = pytest.mark.data
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from embedlab.report import _html, _shown, answer, p_text, sections
-from embedlab.results import collect
+from embedlab.studies.report import _html, _shown, answer, p_text, sections
+from embedlab.studies.results import collect
 from test_results import fake_run
 
 
@@ -66,7 +66,7 @@ def test_the_page_opens_with_the_answer_and_wraps_wide_tables(tmp_path):
 
 
 def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
-    from embedlab.report import learning_curves, plot_learning_curves
+    from embedlab.studies.report import learning_curves, plot_learning_curves
 
     rng = np.random.default_rng(1)
     for size, base in (("0.1", 0.70), ("1.0", 0.80)):
@@ -89,7 +89,7 @@ def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
 
 
 def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
-    from embedlab.report import paper_sentences
+    from embedlab.studies.report import paper_sentences
 
     table = tmp_path / "paper_table2.csv"
     table.write_text(
@@ -105,7 +105,7 @@ def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
 def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_rows(tmp_path):
     from gensim.models import KeyedVectors
 
-    from embedlab.report import browser_data
+    from embedlab.studies.report import browser_data
 
     words = ["the", "good", "great", "bad", "film"]  # as a run writes them: no <pad> / <unk> rows
     vectors = np.array([[1, 0], [0, 1], [0.1, 1], [0, -1], [1, 0.1]], dtype=np.float32)

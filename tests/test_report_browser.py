@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
-from embedlab.report import write_report
-from embedlab.results import collect
+from embedlab.studies.report import write_report
+from embedlab.studies.results import collect
 from test_report import run as fake_run
 
 WORDS = ["<pad>", "<unk>", "good", "great", "fine", "bad", "awful", "poor", "film", "movie", "plot", "the"]

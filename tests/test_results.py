@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from embedlab.results import build, collect, main, mcnemar_p, mean_ci, paired, summarise
+from embedlab.studies.results import build, collect, main, mcnemar_p, mean_ci, paired, summarise
 
 
 def fake_run(root, name, embedding, mode, seed, accuracy, correct=None, status="completed", task="sst2"):

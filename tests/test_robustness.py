@@ -18,15 +18,15 @@ from gensim.test.utils import datapath
 from omegaconf import OmegaConf
 
 from conftest import run_cli
-from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
-from embedlab.datasets import load_imdb_part, load_raw
-from embedlab.errors import EmbedlabError
-from embedlab.jsonio import write_json
-from embedlab.results import collect
-from embedlab.schema import check
-from embedlab.splits import prepare
-from embedlab.text import Vocabulary, sequence_length
-from embedlab.vectors import VectorSource, load_pretrained
+from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
+from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import write_json
+from embedlab.core.schema import check
+from embedlab.data.datasets import load_imdb_part, load_raw
+from embedlab.data.splits import prepare
+from embedlab.data.text import Vocabulary, sequence_length
+from embedlab.studies.results import collect
+from embedlab.vectors.files import VectorSource, load_pretrained
 from test_datasets import make_imdb, task_cfg
 from test_run import assert_one_line_failure
 

@@ -10,7 +10,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from conftest import run_cli
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 EXPECTED_FILES = {
     "config.yaml",

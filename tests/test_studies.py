@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import environment_in, run_cli
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["-m", "experiment=smoke", "+layout=study", "trainer.epochs=1"]
@@ -164,7 +164,7 @@ def test_a_run_directory_locked_by_a_live_process_is_left_to_it(tmp_path):
 
 
 def test_cross_validation_folds_partition_the_data_by_seed():
-    from embedlab.splits import Split, cv_fold
+    from embedlab.data.splits import Split, cv_fold
 
     labels = np.array([0] * 60 + [1] * 40)
     data = Split([f"text {i}" for i in range(100)], labels)
@@ -182,8 +182,8 @@ def test_cross_validation_folds_partition_the_data_by_seed():
 def test_studies_compose_to_their_grids(isolated_env):
     from omegaconf import open_dict
 
-    from embedlab.config import compose
-    from embedlab.sweep import count_jobs
+    from embedlab.core.config import compose
+    from embedlab.studies.sweep import count_jobs
 
     expected = {"seed_question": 78, "learning_curve": 390, "kim2014": 320}  # with the four baseline arms; 8 Kim tasks
     for name, total in expected.items():
@@ -214,7 +214,7 @@ def test_a_lost_job_is_recorded_as_a_failed_job_of_its_sweep(tmp_path, monkeypat
     from hydra.core.utils import JobStatus
     from omegaconf import OmegaConf
 
-    from embedlab.sweep import SWEEP_ID, lost_job
+    from embedlab.studies.sweep import SWEEP_ID, lost_job
 
     monkeypatch.setenv(SWEEP_ID, "t1")
     progress = tmp_path / ".progress" / "t1"
@@ -238,7 +238,7 @@ def test_a_lost_job_is_recorded_as_a_failed_job_of_its_sweep(tmp_path, monkeypat
 
 
 def test_report_puts_a_published_table_beside_our_cells(tmp_path):
-    from embedlab.report import paper_comparison
+    from embedlab.studies.report import paper_comparison
 
     frame = pd.DataFrame(
         {
@@ -263,8 +263,8 @@ def test_report_puts_a_published_table_beside_our_cells(tmp_path):
 
 
 def test_paper_table_is_found_by_file_name_among_the_study_files(tmp_path):
-    from embedlab.config import EXPERIMENTS_DIR
-    from embedlab.report import paper_table_path
+    from embedlab.core.config import EXPERIMENTS_DIR
+    from embedlab.studies.report import paper_table_path
 
     shipped = EXPERIMENTS_DIR / "experiment" / "kim2014_table2.csv"
     assert paper_table_path(pd.DataFrame({"config.paper_table": [None, None]})) is None

@@ -1,4 +1,4 @@
-from embedlab.text import OOV_ID, PAD_ID, Tokenizer, Vocabulary, sequence_length
+from embedlab.data.text import OOV_ID, PAD_ID, Tokenizer, Vocabulary, sequence_length
 
 
 def test_simple_tokenizer_splits_words_and_punctuation_and_drops_html_breaks():

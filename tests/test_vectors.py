@@ -13,10 +13,10 @@ import pytest
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
-from embedlab.embeddings import glove6b_source, prepare_embedding
-from embedlab.errors import EmbedlabError
-from embedlab.text import OOV_ID, PAD_ID, Vocabulary
-from embedlab.vectors import VectorSource, build_matrix, detect_format, load_pretrained
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import OOV_ID, PAD_ID, Vocabulary
+from embedlab.vectors.embeddings import glove6b_source, prepare_embedding
+from embedlab.vectors.files import VectorSource, build_matrix, detect_format, load_pretrained
 
 WORDS = ["alps", "himalaya", "good", "bad", "café"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
 
@@ -45,10 +45,10 @@ def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.nd
         )
     import keras
 
-    import embedlab.models  # noqa: F401  (registers the custom layers the saved model uses)
-    import embedlab.optimizers  # noqa: F401
-    from embedlab.text import Tokenizer, Vocabulary
-    from embedlab.train import predict
+    import embedlab.training.models  # noqa: F401  (registers the custom layers the saved model uses)
+    import embedlab.training.optimizers  # noqa: F401
+    from embedlab.data.text import Tokenizer, Vocabulary
+    from embedlab.training.train import predict
 
     spec = json.loads((run_dir / CLASSIFIER_FILE).read_text())
     words = (run_dir / VOCAB_FILE).read_text(encoding="utf-8").split("\n")[:-1]
@@ -81,7 +81,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.text is not None:
         texts = list(args.text)
     else:
-        from embedlab.datasets import read_table
+        from embedlab.data.datasets import read_table
 
         frame = read_table(Path(args.input), args.format)
         if args.text_column not in frame.columns:
@@ -127,15 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli(rest if command == "run" else sweep_arguments(rest))
         return 0
     if command == "pretrain":
-        from embedlab.config import export_locations
-        from embedlab.pretrain import main as pretrain_main
+        from embedlab.core.config import export_locations
+        from embedlab.vectors.pretrain import main as pretrain_main
 
         export_locations()
         sys.argv = [sys.argv[0], *rest]
         pretrain_main()
         return 0
     if command == "report":
-        from embedlab.report import main as report_main
+        from embedlab.studies.report import main as report_main
 
         return report_main(rest)
     parser = argparse.ArgumentParser(prog=f"embedlab {command}")

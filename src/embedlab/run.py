@@ -20,10 +20,10 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
-from embedlab.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
-from embedlab.errors import EmbedlabError
-from embedlab.jsonio import write_json
-from embedlab.rundir import LOCK_FILE, STATUS_FILE, locked_elsewhere, run_lock  # noqa: F401 - also their old home
+from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
+from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import write_json
+from embedlab.core.rundir import LOCK_FILE, STATUS_FILE, locked_elsewhere, run_lock  # noqa: F401 - also their old home
 
 log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
@@ -40,14 +40,14 @@ def disk_error(exc: OSError) -> str:
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
-    from embedlab.baselines import BASELINES
-    from embedlab.datasets import load_raw
-    from embedlab.embeddings import prepare_embedding
-    from embedlab.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
-    from embedlab.neighbours import to_keyed_vectors
-    from embedlab.splits import prepare
-    from embedlab.text import Tokenizer, Vocabulary, sequence_length, unseen_counts
-    from embedlab.train import evaluate, seed_everything, test_metrics, train
+    from embedlab.analysis.neighbours import to_keyed_vectors
+    from embedlab.data.datasets import load_raw
+    from embedlab.data.splits import prepare
+    from embedlab.data.text import Tokenizer, Vocabulary, sequence_length, unseen_counts
+    from embedlab.training.baselines import BASELINES
+    from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
+    from embedlab.training.train import evaluate, seed_everything, test_metrics, train
+    from embedlab.vectors.embeddings import prepare_embedding
 
     task_cfg: dict[str, Any] = OmegaConf.to_container(cfg.task, resolve=True)  # type: ignore[assignment]
     seed = int(cfg.seed)
@@ -199,7 +199,7 @@ def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.nd
 
 def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -> dict[str, Any]:
     """Test accuracy by how many of a sentence's words training never saw (0, 1, 2, 3+), and how many such."""
-    from embedlab.text import UNSEEN_BUCKETS, unseen_bucket
+    from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
 
     correct = probs.argmax(1) == labels
     buckets = unseen_bucket(unseen)
@@ -214,8 +214,8 @@ def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -
 def baseline(
     model_cfg: dict[str, Any], tokens: dict[str, list[list[str]]], data: Any, emb: Any, vocab: Any, seed: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """A non-neural baseline's test probabilities on the run's own splits (embedlab.baselines)."""
-    from embedlab.baselines import fasttext_supervised, majority, tfidf_lr
+    """A non-neural baseline's test probabilities on the run's own splits (embedlab.training.baselines)."""
+    from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
 
     n_classes = len(data.classes)
     train = (tokens["train"], data.train.labels)
@@ -244,9 +244,9 @@ def analyse(
     max_len: int,
 ) -> dict[str, Any]:
     """What the embedding learned, beside the reference spaces on disk; returns the summary metrics."""
-    from embedlab.analysis import analyse_run
-    from embedlab.projection import sample_sentences
-    from embedlab.references import Space, load_references
+    from embedlab.analysis.learned import analyse_run
+    from embedlab.analysis.projection import sample_sentences
+    from embedlab.vectors.references import Space, load_references
 
     acfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
     started = time.perf_counter()
@@ -343,7 +343,7 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
 
 def track(cfg: DictConfig, out_dir: Path) -> None:
     """Log the finished run to MLflow (tracking.mlflow); its run id goes to tracking.json in the run directory."""
-    from embedlab.tracking import experiment_name, log_run
+    from embedlab.studies.tracking import experiment_name, log_run
 
     tracking: dict[str, Any] = OmegaConf.to_container(cfg.tracking, resolve=True)  # type: ignore[assignment]
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
@@ -365,7 +365,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    from embedlab.schema import check
+    from embedlab.core.schema import check
 
     status_path = out_dir / STATUS_FILE
     config_text = OmegaConf.to_yaml(cfg, resolve=True)
@@ -522,7 +522,7 @@ def composition_problem(args: list[str]) -> str | None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from embedlab.config import compose
+    from embedlab.core.config import compose
 
     try:
         cfg = compose(args)
@@ -530,7 +530,7 @@ def composition_problem(args: list[str]) -> str | None:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         missing = re.match(r"Could not override '([^']+)'", lines[0]) if lines else None
         if missing and not missing.group(1).startswith("hydra."):
-            from embedlab.schema import schema, unknown_key
+            from embedlab.core.schema import schema, unknown_key
 
             if missing.group(1) not in schema(CONFIG_DIR):  # a typo, not a key another option has: name the right one
                 return unknown_key(missing.group(1), CONFIG_DIR)

@@ -47,7 +47,7 @@ if RayLauncher is not None:
             import ray
             from hydra_plugins.hydra_ray_launcher._launcher_util import launch_job_on_ray, start_ray
 
-            from embedlab.sweep import lost_job
+            from embedlab.studies.sweep import lost_job
 
             setup_globals()
             assert self.config is not None and self.hydra_context is not None and self.task_function is not None
@@ -87,7 +87,7 @@ if SlurmLauncher is not None:
             import submitit
             from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 
-            from embedlab.sweep import lost_job
+            from embedlab.studies.sweep import lost_job
 
             assert self.config is not None and self.hydra_context is not None
             assert len(job_overrides) > 0

@@ -3,7 +3,7 @@
 Everything comes from the results table (rebuilt from the run directories) and the files inside those runs, so a
 copied folder of runs gives the same report. The notebook calls these same functions.
 
-    python -m embedlab.report results/seed_question      # or: make report EXPERIMENT=seed_question
+    python -m embedlab.studies.report results/seed_question      # or: make report EXPERIMENT=seed_question
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.errors import EmbedlabError
-from embedlab.results import CELL, summarise
-from embedlab.text import OOV, PAD
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import OOV, PAD
+from embedlab.studies.results import CELL, summarise
 
 log = logging.getLogger("embedlab")
 
@@ -38,7 +38,7 @@ DRIFT_BUCKETS = ["0", "1-4", "5-49", "50+"]
 
 def load_study(folder: Path) -> pd.DataFrame:
     """The study's results table: runs.parquet when it is there, else rebuilt from the run directories."""
-    from embedlab.results import collect
+    from embedlab.studies.results import collect
 
     table = Path(folder) / "runs.parquet"
     return pd.read_parquet(table) if table.exists() else collect(Path(folder))
@@ -69,7 +69,7 @@ def accuracy_table(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
 
 def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Each source minus the scratch Embedding of the same setting, on shared seeds, with both p-values."""
-    from embedlab.results import paired
+    from embedlab.studies.results import paired
 
     pairs = paired(frame, metric)
     if pairs.empty:
@@ -114,7 +114,7 @@ def answer(frame: pd.DataFrame) -> list[str]:
     paragraphs: list[str] = []
     if against.empty:
         return paragraphs
-    from embedlab.baselines import BASELINES
+    from embedlab.training.baselines import BASELINES
 
     cells = accuracy_table(frame)
     for (task, model, size), group in against.groupby(["task", "model", "train_size"], dropna=False, sort=True):
@@ -183,8 +183,8 @@ def answer(frame: pd.DataFrame) -> list[str]:
 
 def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Each non-neural baseline beside the best neural cell of the same task and training size."""
-    from embedlab.baselines import BASELINES
-    from embedlab.results import summarise
+    from embedlab.studies.results import summarise
+    from embedlab.training.baselines import BASELINES
 
     cells = summarise(frame)
     if cells.empty or not cells["model"].isin(BASELINES).any():
@@ -215,7 +215,7 @@ def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def unseen_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The unseen-word comparison (results.unseen_table) as the report shows it."""
-    from embedlab.results import unseen_table
+    from embedlab.studies.results import unseen_table
 
     table = unseen_table(frame)
     if table.empty:
@@ -384,7 +384,7 @@ def browser_html(task: str, data: dict) -> str:
 def paper_table_path(frame: pd.DataFrame) -> Path | None:
     """The published table the runs name in `paper_table`: a bare file name is looked up among the study files
     (experiments/experiment/), so run configs do not carry the checkout's location; an absolute path is used as is."""
-    from embedlab.config import EXPERIMENTS_DIR
+    from embedlab.core.config import EXPERIMENTS_DIR
 
     names = frame.get("config.paper_table")
     if names is None or not names.notna().any():
@@ -955,7 +955,7 @@ def write_report(
     folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None = None, title: str | None = None
 ) -> dict[str, Path]:
     """report.md, report.html and figures/*.png for the runs below folder, written whole (temporary name, rename)."""
-    from embedlab.results import _atomic
+    from embedlab.studies.results import _atomic
 
     folder = Path(folder)
     out_dir = Path(out_dir) if out_dir is not None else folder
@@ -973,7 +973,7 @@ def publish(
     """Everything a study folder gets, from its run directories alone: the results table (runs.parquet/csv,
     cells.csv, paired.csv), projection_<task>.png per task, report.md/html. The sweep's end and `make report` call
     this; returns the files written and the table."""
-    from embedlab.results import build_locked
+    from embedlab.studies.results import build_locked
 
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
     written, frame = build_locked(folder, out_dir)
@@ -984,7 +984,7 @@ def publish(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from embedlab.results import status_counts
+    from embedlab.studies.results import status_counts
 
     parser = argparse.ArgumentParser(description="Results table and comparison report of a study's runs.")
     parser.add_argument("folder", type=Path, help="a study or sweep folder (run directories at any depth)")
@@ -1005,7 +1005,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
     """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
-    from embedlab.projection import SAMPLE_FILE, compare_projections
+    from embedlab.analysis.projection import SAMPLE_FILE, compare_projections
 
     written: list[Path] = []
     if "status" not in frame or "task" not in frame:

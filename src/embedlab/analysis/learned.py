@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
-from embedlab.jsonio import write_json
-from embedlab.references import Space
-from embedlab.text import Vocabulary
+from embedlab.core.jsonio import write_json
+from embedlab.data.text import Vocabulary
+from embedlab.vectors.references import Space
 
 if TYPE_CHECKING:
-    from embedlab.projection import SentenceSample
+    from embedlab.analysis.projection import SentenceSample
 
 FREQUENCY_BUCKETS = ((0, 0, "0"), (1, 4, "1-4"), (5, 49, "5-49"), (50, None, "50+"))
 
@@ -136,7 +136,7 @@ def class_axis_r2(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from embedlab import memo
+    from embedlab.core import memo
 
     counts = np.asarray(vocab.counts)
     rows = counts >= min_count
@@ -167,8 +167,8 @@ def class_axis_r2(
 
 def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any], cache_dir: Path | None = None) -> pd.DataFrame:
     """Intrinsic scores per space, memoised by the space's content (a reference repeats in every run of a task)."""
-    from embedlab import memo
-    from embedlab.intrinsic import intrinsic_scores
+    from embedlab.core import memo
+    from embedlab.vectors.intrinsic import intrinsic_scores
 
     restrict = int(cfg.get("analogy_restrict", 30000))
     pairs, analogies = cfg.get("pair_sets") or {}, cfg.get("analogy_sets") or {}
@@ -211,7 +211,7 @@ def analyse_run(
     """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
     import time
 
-    from embedlab.neighbours import frequent_words, unseen_words, write_neighbour_report
+    from embedlab.analysis.neighbours import frequent_words, unseen_words, write_neighbour_report
 
     clock: dict[str, float] = {}
     started = time.perf_counter()
@@ -228,7 +228,7 @@ def analyse_run(
     if sentences is not None and cfg.get("projection", {}).get("sentences", 0):
         from concurrent.futures import ThreadPoolExecutor
 
-        from embedlab.projection import write_projections
+        from embedlab.analysis.projection import write_projections
 
         pool = ThreadPoolExecutor(max_workers=1)
         projecting = pool.submit(
@@ -277,7 +277,7 @@ def analyse_run(
         lap("neighbours")
 
         if int(cfg.get("projector_words", 0)) > 0:
-            from embedlab.projector import export_projector
+            from embedlab.analysis.projector import export_projector
 
             export_projector(
                 out_dir / "projector",

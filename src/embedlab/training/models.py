@@ -9,9 +9,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from embedlab.embeddings import EmbeddingInit
-from embedlab.errors import EmbedlabError
-from embedlab.text import PAD_ID
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import PAD_ID
+from embedlab.vectors.embeddings import EmbeddingInit
 
 EMBEDDING_LAYER = "embedding"
 STATIC_LAYER = "embedding_static"

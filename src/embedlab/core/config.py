@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # embedlab/
 CONFIG_DIR = PACKAGE / "configs"  # shipped inside the package: a wheel install has them too
 EXPERIMENTS_DIR = PACKAGE / "experiments"
 CHECKOUT = PACKAGE.parents[1] if (PACKAGE.parents[1] / "pyproject.toml").is_file() else None  # src/ layout checkout

@@ -1,6 +1,6 @@
 """Train word2vec, GloVe and fastText on one corpus with one tokenizer, cached by everything that shapes them.
 
-python -m embedlab.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
+python -m embedlab.vectors.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from embedlab.config import CONFIG_DIR, export_locations
-from embedlab.corpora import LineCorpus, TokenizedCorpus, tokenized_corpus
-from embedlab.errors import EmbedlabError
-from embedlab.text import Tokenizer
+from embedlab.core.config import CONFIG_DIR, export_locations
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import Tokenizer
+from embedlab.vectors.corpora import LineCorpus, TokenizedCorpus, tokenized_corpus
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": tra
 def _train_into(
     folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corpus_cfg: dict[str, Any]
 ) -> dict[str, Any]:
-    from embedlab.intrinsic import intrinsic_scores
+    from embedlab.vectors.intrinsic import intrinsic_scores
 
     if corpus.tokens < int(cfg["min_count"]):
         raise EmbedlabError(
@@ -225,7 +225,7 @@ def find_pretrained(
     corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
 ) -> Pretrained | None:
     """The cached model for these settings if it was trained already; never trains (for reference spaces)."""
-    from embedlab.corpora import cached_corpus
+    from embedlab.vectors.corpora import cached_corpus
 
     _check(pretrain_cfg)
     corpus = cached_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)

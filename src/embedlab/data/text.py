@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 log = logging.getLogger(__name__)
 

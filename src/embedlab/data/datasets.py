@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from embedlab.download import ensure
-from embedlab.errors import EmbedlabError
+from embedlab.data.download import ensure
+from embedlab.core.errors import EmbedlabError
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.download import ensure
-from embedlab.errors import EmbedlabError
-from embedlab.text import Vocabulary
-from embedlab.vectors import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.download import ensure
+from embedlab.data.text import Vocabulary
+from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def pretrained_source(
     pretraining: tuple[dict[str, Any], dict[str, Any]] | None, data_dir: Path, cache_dir: Path
 ) -> tuple[VectorSource, str, dict[str, Any]]:
     """Vectors embedlab trains itself: the cached model for (corpus, pretrain), trained on first use."""
-    from embedlab.pretrain import ensure_pretrained
+    from embedlab.vectors.pretrain import ensure_pretrained
 
     if pretraining is None:
         raise EmbedlabError("embedding.source=pretrained needs the corpus and pretrain config groups")

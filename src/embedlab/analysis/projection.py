@@ -2,7 +2,7 @@
 
 Every run of a task draws the same test sentences (a fixed seed, independent of the run's seed), so panels of
 different runs compare. One run's figure has a panel per space (trained, initial, references); a comparison
-figure across runs (a sweep's end, or `python -m embedlab.projection out.png RUN_DIR...`) has one per run.
+figure across runs (a sweep's end, or `python -m embedlab.analysis.projection out.png RUN_DIR...`) has one per run.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embedlab.errors import EmbedlabError
-from embedlab.references import Space
+from embedlab.core.errors import EmbedlabError
+from embedlab.vectors.references import Space
 
 SAMPLE_FILE = "sentences.npz"
 METHODS = ("pca", "tsne", "umap")
@@ -73,7 +73,7 @@ def project(
 ) -> np.ndarray:
     """2-D coordinates by PCA, t-SNE or UMAP; t-SNE and UMAP memoised by content (reference spaces repeat)."""
     if method != "pca" and cache_dir is not None:
-        from embedlab import memo
+        from embedlab.core import memo
 
         digest = memo.key(points.astype(np.float32), method, seed, *([tsne_iterations] if method == "tsne" else []))
         return memo.array(
@@ -122,7 +122,7 @@ def all_coordinates(
     two cores busy: two at once take 1.5 s where one after the other take 2.2 s); identical panels computed once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from embedlab import memo
+    from embedlab.core import memo
 
     content = [memo.key(panel.reps.astype(np.float32)) for panel in panels]
     keys = {(col, method): (content[col], method) for col in range(len(panels)) for method in methods}

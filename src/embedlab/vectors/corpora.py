@@ -15,10 +15,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from embedlab.datasets import IMDB_URL
-from embedlab.download import ensure
-from embedlab.errors import EmbedlabError
-from embedlab.text import Tokenizer
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.datasets import IMDB_URL
+from embedlab.data.download import ensure
+from embedlab.data.text import Tokenizer
 
 log = logging.getLogger(__name__)
 

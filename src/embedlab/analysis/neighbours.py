@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
-from embedlab.text import Vocabulary
+from embedlab.data.text import Vocabulary
 
 FIRST_WORD = 2  # rows 0 and 1 are padding and out-of-vocabulary
 

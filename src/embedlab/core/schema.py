@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 SKIPPED = ("hydra",)  # Hydra's own node, checked by Hydra
 OPEN = {"analysis.pair_sets", "analysis.analogy_sets"}  # user-named entries

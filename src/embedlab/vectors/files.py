@@ -17,8 +17,8 @@ from typing import IO
 
 import numpy as np
 
-from embedlab.errors import EmbedlabError
-from embedlab.text import PAD_ID, Vocabulary
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import PAD_ID, Vocabulary
 
 log = logging.getLogger(__name__)
 

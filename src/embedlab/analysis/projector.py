@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.text import Vocabulary
+from embedlab.data.text import Vocabulary
 
 FIRST_WORD = 2
 

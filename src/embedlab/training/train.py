@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.errors import EmbedlabError
-from embedlab.text import PAD_ID
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import PAD_ID
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def train(
     """
     import keras
 
-    from embedlab.optimizers import catch_up_callback, make_optimizer
+    from embedlab.training.optimizers import catch_up_callback, make_optimizer
 
     name = str(cfg["optimizer"]).lower()
     if name not in OPTIMIZERS:

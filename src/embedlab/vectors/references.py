@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from embedlab.config import CONFIG_DIR
-from embedlab.errors import EmbedlabError
-from embedlab.text import Vocabulary
-from embedlab.vectors import VectorSource, load_pretrained
+from embedlab.core.config import CONFIG_DIR
+from embedlab.core.errors import EmbedlabError
+from embedlab.data.text import Vocabulary
+from embedlab.vectors.files import VectorSource, load_pretrained
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def find_reference(
     glove6b_dim: int,
 ) -> tuple[VectorSource, str, str] | None:
     """(source, format, description) of a reference that is on disk, or None."""
-    from embedlab.embeddings import glove6b_source
-    from embedlab.pretrain import find_pretrained
+    from embedlab.vectors.embeddings import glove6b_source
+    from embedlab.vectors.pretrain import find_pretrained
 
     if name not in REFERENCES:
         raise EmbedlabError(f"analysis.references: {name!r} is not known; use any of {REFERENCES}")

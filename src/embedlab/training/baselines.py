@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 Tokens = Sequence[Sequence[str]]
 

@@ -19,8 +19,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from embedlab.jsonio import write_json
-from embedlab.rundir import STATUS_FILE, locked_elsewhere
+from embedlab.core.jsonio import write_json
+from embedlab.core.rundir import STATUS_FILE, locked_elsewhere
 
 log = logging.getLogger("embedlab")
 
@@ -159,7 +159,7 @@ class SweepCallbacks(Callback):
 
     @staticmethod
     def _prepare_tracking(config: DictConfig) -> None:
-        from embedlab.tracking import experiment_name, prepare_store
+        from embedlab.studies.tracking import experiment_name, prepare_store
 
         tracking = OmegaConf.select(config, "tracking")
         if tracking is None:
@@ -188,8 +188,8 @@ class SweepCallbacks(Callback):
         print(progress_line(progress), file=sys.stderr, flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from embedlab.errors import EmbedlabError
-        from embedlab.report import publish
+        from embedlab.core.errors import EmbedlabError
+        from embedlab.studies.report import publish
 
         folder = Path(config.hydra.sweep.dir)
         progress = _progress_dir(folder)

@@ -126,7 +126,7 @@ def log_run(
 def _log(uri: str, experiment: str, results_dir: Path, run_name: str, config: dict[str, Any], out_dir: Path) -> str:
     from mlflow.entities import Metric, Param
 
-    from embedlab.results import flatten
+    from embedlab.studies.results import flatten
 
     client, experiment_id = _client(uri, experiment, results_dir)
     payload = json.loads((out_dir / "metrics.json").read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 log = logging.getLogger(__name__)
 

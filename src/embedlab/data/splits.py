@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.datasets import RawTask
-from embedlab.errors import EmbedlabError
+from embedlab.data.datasets import RawTask
+from embedlab.core.errors import EmbedlabError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from embedlab.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Every run directory (any depth below a folder) with a metrics.json is one row: i
 resolved config value from its config.yaml as a `config.<dotted.key>` column. Only `completed` runs are results;
 `failed` runs and runs that never finished (`running`: killed, or still going) are listed, never aggregated.
 
-    python -m embedlab.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv, unseen.csv
+    python -m embedlab.studies.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv, unseen.csv
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from embedlab.errors import EmbedlabError
-from embedlab.rundir import STATUS_FILE
-from embedlab.text import UNSEEN_BUCKETS, unseen_bucket
+from embedlab.core.errors import EmbedlabError
+from embedlab.core.rundir import STATUS_FILE
+from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
 
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
 SOURCE = ["embedding", "mode"]

@@ -1,0 +1,2 @@
+"""Stage 5, studies: MLflow tracking, the results table over run directories, the report, the sweep's Hydra
+callbacks."""

@@ -1,0 +1,1 @@
+"""Stage 3, training: the Keras models, sparse-update optimizers, the training loop, the non-neural baselines."""
