@@ -165,7 +165,7 @@ def polar_and_random_spaces(rng):
 
 def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_ones(rng):
     from embedlab.analysis.learned import class_axis_r2
-    from embedlab.vectors.references import Space
+    from embedlab.vectors.space import Space
 
     polar, random, odds, vocab = polar_and_random_spaces(rng)
     scores, n = class_axis_r2([Space.full("polar", polar), Space.full("random", random)], odds, vocab, min_count=5)
@@ -176,7 +176,7 @@ def test_class_axis_probe_finds_polarity_in_a_polarity_space_and_not_in_random_o
 
 def test_class_axis_scores_memoised_by_content_come_back_unchanged(tmp_path, rng):
     from embedlab.analysis.learned import class_axis_r2
-    from embedlab.vectors.references import Space
+    from embedlab.vectors.space import Space
 
     polar, random, odds, vocab = polar_and_random_spaces(rng)
     spaces = [Space.full("polar", polar), Space.full("random", random)]
@@ -198,7 +198,7 @@ def test_vocabulary_extra_words_are_indexed_with_count_zero():
 
 def test_mean_pool_skips_padding_and_words_a_space_lacks():
     from embedlab.analysis.projection import mean_pool
-    from embedlab.vectors.references import Space
+    from embedlab.vectors.space import Space
 
     matrix = np.array([[0, 0], [5, 5], [1, 0], [0, 1], [9, 9]], dtype=np.float32)
     ids = np.array([[2, 3, 0, 0], [2, 1, 4, 0]])
@@ -216,7 +216,7 @@ def test_mean_pool_skips_padding_and_words_a_space_lacks():
 def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30, cache_dir=None):
     """A run directory holding what the analysis writes for projections (sentences.npz, metrics.json)."""
     from embedlab.analysis.projection import sample_sentences, write_projections
-    from embedlab.vectors.references import Space
+    from embedlab.vectors.space import Space
 
     folder.mkdir(parents=True)
     ids = rng.integers(0, vocab_size, size=(n_test, 6))
@@ -247,7 +247,7 @@ def test_projection_figure_has_one_panel_per_space(tmp_path, rng):
 def test_too_few_t_sne_iterations_is_a_clear_error(tmp_path, rng):
     from embedlab.analysis.projection import sample_sentences, write_projections
     from embedlab.core.errors import EmbedlabError
-    from embedlab.vectors.references import Space
+    from embedlab.vectors.space import Space
 
     ids = rng.integers(0, 30, size=(40, 6))
     sample = sample_sentences(ids, rng.integers(0, 2, size=40), ["neg", "pos"], 30)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.vectors.space import RUN_SPACES, TRAINED
 
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
 
@@ -60,12 +61,12 @@ def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.nd
     return [spec["classes"][i] for i in probs.argmax(1)], probs
 
 
-def neighbours(run_dir: Path, word: str, space: str = "trained", k: int = 10) -> list[tuple[str, float]]:
+def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> list[tuple[str, float]]:
     """The k nearest words of a word in a run's trained or initial embedding (cosine)."""
     from gensim.models import KeyedVectors
 
     path = Path(run_dir) / f"embedding_{space}.w2v.bin"
-    if space not in ("trained", "initial"):
+    if space not in RUN_SPACES:
         raise EmbedlabError(f"--space {space!r} is not a space of a run; use trained or initial")
     if not path.exists():
         raise EmbedlabError(f"{path} does not exist; give the directory of a finished run")
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _predict
     else:
         parser.add_argument("word")
-        parser.add_argument("--space", default="trained", help="trained | initial")
+        parser.add_argument("--space", default=TRAINED, help=" | ".join(RUN_SPACES))
         parser.add_argument("-k", type=int, default=10)
         handler = _neighbours
     args = parser.parse_args(rest)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import math
 import os
@@ -23,7 +22,16 @@ from embedlab import __version__
 from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import write_json
-from embedlab.core.rundir import LOCK_FILE, STATUS_FILE, locked_elsewhere, run_lock  # noqa: F401 - also their old home
+from embedlab.core.rundir import (  # noqa: F401 - also their old home
+    LOCK_FILE,
+    NOT_COMPARED,
+    STATUS_FILE,
+    earlier_attempt,
+    locked_elsewhere,
+    run_lock,
+)
+from embedlab.data.text import FIRST_WORD
+from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 log = logging.getLogger("embedlab")
 logging.getLogger("gensim").setLevel(logging.WARNING)
@@ -40,7 +48,6 @@ def disk_error(exc: OSError) -> str:
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
-    from embedlab.analysis.neighbours import to_keyed_vectors
     from embedlab.data.datasets import load_raw
     from embedlab.data.splits import prepare
     from embedlab.data.text import Tokenizer, Vocabulary, sequence_length, unseen_counts
@@ -131,9 +138,12 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             out_dir, model, vocab, task_cfg, data.classes, max_len, min_len, int(cfg.trainer.batch_size) * 4
         )
 
-    spaces = {"initial": to_keyed_vectors(vocab, initial), "trained": to_keyed_vectors(vocab, trained)}
-    spaces["initial"].save_word2vec_format(str(out_dir / "embedding_initial.w2v.bin"), binary=True)
-    spaces["trained"].save_word2vec_format(str(out_dir / "embedding_trained.w2v.bin"), binary=True)
+    spaces = {
+        INITIAL: Space.full(INITIAL, initial).keyed(vocab, True),
+        TRAINED: Space.full(TRAINED, trained).keyed(vocab, True),
+    }
+    for name, space in spaces.items():  # training-split counts kept in the saved file's order
+        space.save_word2vec_format(str(out_dir / f"embedding_{name}.w2v.bin"), binary=True)
     analysis: dict[str, Any] = {}
     if cfg.analysis.enabled:
         analysis = analyse(cfg, out_dir, vocab, initial, trained, tokens["train"], tokenizer, data, arrays, max_len)
@@ -226,7 +236,7 @@ def baseline(
     vectors = None
     if emb.matrix is not None:
         keep = ~emb.missing_rows if emb.missing_rows is not None else np.ones(len(vocab), bool)
-        keep[:2] = False  # padding and unknown
+        keep[:FIRST_WORD] = False  # padding and unknown
         vectors = {vocab.words[i]: emb.matrix[i] for i in np.flatnonzero(keep)}
     return fasttext_supervised(train, tokens["test"], n_classes, model_cfg, seed, vectors)
 
@@ -246,7 +256,7 @@ def analyse(
     """What the embedding learned, beside the reference spaces on disk; returns the summary metrics."""
     from embedlab.analysis.learned import analyse_run
     from embedlab.analysis.projection import sample_sentences
-    from embedlab.vectors.references import Space, load_references
+    from embedlab.vectors.references import load_references
 
     acfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
     started = time.perf_counter()
@@ -260,7 +270,7 @@ def analyse(
         int(acfg.get("glove6b_dim", 100)),
     )
     loading = time.perf_counter() - started
-    spaces = [Space.full("trained", trained), Space.full("initial", initial), *references]
+    spaces = [Space.full(TRAINED, trained), Space.full(INITIAL, initial), *references]
     examples = list(cfg.task.get("example_sentences") or [])
     projection = acfg.get("projection") or {}
     sample = sample_sentences(
@@ -289,56 +299,6 @@ def analyse(
     summary["analysis_seconds"] = round(summary["analysis_seconds"] + loading, 3)
     summary["references_loaded"] = ",".join(space.name for space in references)
     return summary
-
-
-# Keys that do not decide a run's numbers: where the checkout, data, cache and results live, what the report puts
-# beside the runs, whether they are logged. A study folder resumes after the checkout moves or the folder is copied.
-NOT_COMPARED = ("resume", "paths", "paper_table", "tracking", "save_model")
-
-
-def _comparable(config_text: str) -> dict[str, Any]:
-    """The config that decides a run's numbers (without NOT_COMPARED)."""
-    import yaml
-
-    config = yaml.safe_load(config_text) or {}
-    for key in NOT_COMPARED:
-        config.pop(key, None)
-    return config
-
-
-def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, Any] | None:
-    """What an earlier run left in out_dir: its payload when it completed with the same config and resume is on.
-
-    A completed run is never overwritten: without resume, or with another config, this is an error. An attempt
-    that failed or was killed is retried with resume; its metrics.json is kept as attempt-<n>.metrics.json.
-    """
-    status_path = out_dir / STATUS_FILE
-    if not status_path.exists():
-        return None
-    try:
-        payload = json.loads(status_path.read_text())
-    except json.JSONDecodeError:
-        payload = {"status": "broken"}
-    if payload.get("status") == "completed":
-        if not resume:
-            raise EmbedlabError(
-                f"{out_dir} already holds a completed run; refusing to overwrite it "
-                "(resume=true skips runs completed with the same config)"
-            )
-        stored = out_dir / "config.yaml"
-        if not stored.exists() or _comparable(stored.read_text()) != _comparable(config_text):
-            raise EmbedlabError(
-                f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
-            )
-        return payload
-    if not resume:
-        raise EmbedlabError(
-            f"{out_dir} holds an unfinished run (status {payload.get('status')!r}); pass resume=true to retry it"
-        )
-    attempt = 1 + len(list(out_dir.glob("attempt-*.metrics.json")))
-    status_path.rename(out_dir / f"attempt-{attempt}.metrics.json")
-    log.info("retrying the unfinished run in %s (earlier attempt kept as attempt-%d.metrics.json)", out_dir, attempt)
-    return None
 
 
 def track(cfg: DictConfig, out_dir: Path) -> None:

@@ -18,7 +18,7 @@ from gensim.models import KeyedVectors
 
 from embedlab.core.jsonio import write_json
 from embedlab.data.text import Vocabulary
-from embedlab.vectors.references import Space
+from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 if TYPE_CHECKING:
     from embedlab.analysis.projection import SentenceSample
@@ -29,14 +29,6 @@ FREQUENCY_BUCKETS = ((0, 0, "0"), (1, 4, "1-4"), (5, 49, "5-49"), (50, None, "50
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
-
-
-def keyed(space: Space, vocab: Vocabulary) -> KeyedVectors:
-    """The space's words as KeyedVectors, in vocabulary (training frequency) order."""
-    rows = np.flatnonzero(space.present)
-    kv = KeyedVectors(vector_size=space.matrix.shape[1], dtype=np.float32)
-    kv.add_vectors([vocab.words[i] for i in rows], space.matrix[rows].astype(np.float32))
-    return kv
 
 
 def mean_pair_cosine(kv: KeyedVectors, pairs: Sequence[tuple[str, str]]) -> tuple[float, int]:
@@ -238,7 +230,7 @@ def analyse_run(
 
     try:
         by_name = {space.name: space for space in spaces}
-        kvs = {space.name: keyed(space, vocab) for space in spaces}
+        kvs = {space.name: space.keyed(vocab) for space in spaces}
         per_space = pd.DataFrame({"space": list(by_name)})
         if cfg.get("intrinsic", True):
             per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
@@ -258,7 +250,7 @@ def analyse_run(
         per_space["class_axis_words"] = axis_words
         lap("polarity")
 
-        moved = drift(by_name["initial"].matrix, by_name["trained"].matrix, vocab, vocab.counts)
+        moved = drift(by_name[INITIAL].matrix, by_name[TRAINED].matrix, vocab, vocab.counts)
         moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
         moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
         lap("drift")
@@ -282,7 +274,7 @@ def analyse_run(
             export_projector(
                 out_dir / "projector",
                 vocab,
-                {s.name: s.matrix for s in spaces if s.name in ("trained", "initial")},
+                {s.name: s.matrix for s in spaces if s.name in (TRAINED, INITIAL)},
                 int(cfg["projector_words"]),
                 odds,
             )
@@ -305,8 +297,8 @@ def analyse_run(
             else:
                 summary[f"{key}_{name}"] = value
     for other in by_name:
-        if other != "trained" and "trained" in overlap.index:
-            summary[f"overlap_at_{k}_trained_{other}"] = float(overlap.loc["trained", other])
+        if other != TRAINED and TRAINED in overlap.index:
+            summary[f"overlap_at_{k}_{TRAINED}_{other}"] = float(overlap.loc[TRAINED, other])
     summary["drift_share_unchanged"] = float(1 - moved.table["changed"].mean())
     summary["drift_mean_cosine"] = float(moved.table["cosine"].mean())
     for row in moved.by_bucket.to_dict("records"):

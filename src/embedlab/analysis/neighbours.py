@@ -9,17 +9,7 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
-from embedlab.data.text import Vocabulary
-
-FIRST_WORD = 2  # rows 0 and 1 are padding and out-of-vocabulary
-
-
-def to_keyed_vectors(vocab: Vocabulary, matrix: np.ndarray) -> KeyedVectors:
-    kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
-    kv.add_vectors(list(vocab.words[FIRST_WORD:]), matrix[FIRST_WORD:].astype(np.float32))
-    kv.allocate_vecattrs(attrs=["count"], types=[np.int64])
-    kv.expandos["count"][:] = vocab.counts[FIRST_WORD:]  # training-split counts, kept in the saved file order
-    return kv
+from embedlab.data.text import FIRST_WORD, Vocabulary
 
 
 def unseen_words(vocab: Vocabulary, n: int) -> list[str]:
@@ -28,7 +18,7 @@ def unseen_words(vocab: Vocabulary, n: int) -> list[str]:
     Their neighbours answer the 'Alps' and 'Himalaya' question directly: in a pretrained space an unseen word sits
     near words of its meaning that training did see; in a scratch space its row is still the random initialisation.
     """
-    extra = [w for w, c in zip(vocab.words[2:], vocab.counts[2:], strict=True) if c == 0]
+    extra = [w for w, c in zip(vocab.words[FIRST_WORD:], vocab.counts[FIRST_WORD:], strict=True) if c == 0]
     return [w for w in extra if w.isalpha() and len(w) > 2][:n]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.core.errors import EmbedlabError
-from embedlab.vectors.references import Space
+from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
 
 SAMPLE_FILE = "sentences.npz"
 METHODS = ("pca", "tsne", "umap")
@@ -214,7 +214,7 @@ def write_projections(
     methods = available_methods(cfg.get("methods", ["pca", "tsne"]))
     reps, example_reps = {}, {}
     for space in spaces:
-        own = space.name in ("trained", "initial")
+        own = space.name in RUN_SPACES
         reps[space.name] = mean_pool(sample.ids, space, include_unk=own)
         if sample.example_ids is not None and len(sample.example_texts):
             example_reps[space.name] = mean_pool(sample.example_ids, space, include_unk=own)
@@ -276,9 +276,9 @@ def compare_projections(
                 raise EmbedlabError(f"{run_dir} drew other test sentences than {run_dirs[0]}; compare runs of one task")
             examples = tuple(data["examples"].tolist())
             for name in data["spaces"].tolist():
-                if name != "trained" and (name in ("initial",) or name in seen_refs):
+                if name != TRAINED and (name == INITIAL or name in seen_refs):
                     continue
-                title = _run_label(Path(run_dir)) if name == "trained" else f"{name} (reference)"
+                title = _run_label(Path(run_dir)) if name == TRAINED else f"{name} (reference)"
                 example = data[f"example_{name}"] if f"example_{name}" in data else None
                 panels.append(
                     Panel(
@@ -288,7 +288,7 @@ def compare_projections(
                         examples if example is not None else (),
                     )
                 )
-                if name != "trained":
+                if name != TRAINED:
                     seen_refs.add(name)
     if not panels or classes is None:
         raise EmbedlabError("no run directories given to compare")

@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.data.text import Vocabulary
-
-FIRST_WORD = 2
+from embedlab.data.text import FIRST_WORD, Vocabulary
 
 
 def export_projector(

@@ -1,10 +1,13 @@
-"""JSON files that strict readers accept (NaN becomes null) and that appear whole or not at all."""
+"""Files that appear whole or not at all (atomic_write, used for every file a reader may open while it is written), and
+JSON that strict readers accept (NaN becomes null)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,22 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Atomic write: a reader sees the old file or the new one, never half of one."""
+def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
+    """Write a file whole under a temporary name beside it, then rename it into place: a reader sees the old file or
+    the new one, never half of one, and a failed write (a full disk) leaves no temporary file behind. `suffix` ends
+    the temporary name (NumPy appends .npy / .npz to names without them)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}{suffix}")
     try:
-        tmp.write_text(json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n")
+        write(tmp)
         os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temporary file behind
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Atomic write of strict JSON."""
+    text = json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n"
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from embedlab.core.jsonio import atomic_write
 
 VERSION = "v1"
 log = logging.getLogger(__name__)
@@ -45,9 +45,7 @@ def array(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[], 
             path.unlink(missing_ok=True)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npy")
-    np.save(tmp, value)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.save(tmp, value), suffix=".tmp.npy")
     return value
 
 
@@ -63,7 +61,6 @@ def record(cache_dir: Path | None, kind: str, digest: str, compute: Callable[[],
             path.unlink(missing_ok=True)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.json")
-    tmp.write_text(json.dumps(value, default=float))
-    os.replace(tmp, path)
+    text = json.dumps(value, default=float)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
     return value

@@ -1,12 +1,21 @@
 """The run directory's contract, shared by the run, the sweep and the results table: which file says a run's
-status, and the lock a live run holds on its directory. The bottom layer: imports nothing of embedlab."""
+status, the lock a live run holds on its directory, and what an earlier attempt in the directory means for a new
+one (skipped when it completed with the same config and resume is on, kept as attempt-<n> when it did not finish,
+an error otherwise). Imports only the bottom layer."""
 
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from embedlab.core.errors import EmbedlabError
+
+log = logging.getLogger("embedlab")
 
 STATUS_FILE = "metrics.json"  # {"status": "running" | "failed" | "completed", ...}, written last on success
 LOCK_FILE = ".lock"
@@ -37,3 +46,53 @@ def locked_elsewhere(out_dir: Path) -> bool:
         return False
     with run_lock(out_dir) as held:
         return not held
+
+
+# Keys that do not decide a run's numbers: where the checkout, data, cache and results live, what the report puts
+# beside the runs, whether they are logged. A study folder resumes after the checkout moves or the folder is copied.
+NOT_COMPARED = ("resume", "paths", "paper_table", "tracking", "save_model")
+
+
+def _comparable(config_text: str) -> dict[str, Any]:
+    """The config that decides a run's numbers (without NOT_COMPARED)."""
+    import yaml
+
+    config = yaml.safe_load(config_text) or {}
+    for key in NOT_COMPARED:
+        config.pop(key, None)
+    return config
+
+
+def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, Any] | None:
+    """What an earlier run left in out_dir: its payload when it completed with the same config and resume is on.
+
+    A completed run is never overwritten: without resume, or with another config, this is an error. An attempt
+    that failed or was killed is retried with resume; its metrics.json is kept as attempt-<n>.metrics.json.
+    """
+    status_path = out_dir / STATUS_FILE
+    if not status_path.exists():
+        return None
+    try:
+        payload = json.loads(status_path.read_text())
+    except json.JSONDecodeError:
+        payload = {"status": "broken"}
+    if payload.get("status") == "completed":
+        if not resume:
+            raise EmbedlabError(
+                f"{out_dir} already holds a completed run; refusing to overwrite it "
+                "(resume=true skips runs completed with the same config)"
+            )
+        stored = out_dir / "config.yaml"
+        if not stored.exists() or _comparable(stored.read_text()) != _comparable(config_text):
+            raise EmbedlabError(
+                f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
+            )
+        return payload
+    if not resume:
+        raise EmbedlabError(
+            f"{out_dir} holds an unfinished run (status {payload.get('status')!r}); pass resume=true to retry it"
+        )
+    attempt = 1 + len(list(out_dir.glob("attempt-*.metrics.json")))
+    status_path.rename(out_dir / f"attempt-{attempt}.metrics.json")
+    log.info("retrying the unfinished run in %s (earlier attempt kept as attempt-%d.metrics.json)", out_dir, attempt)
+    return None

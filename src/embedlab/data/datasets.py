@@ -14,6 +14,7 @@ from typing import Any
 
 from embedlab.data.download import ensure
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,8 @@ def _write_parquet(columns: dict[str, list[str]], path: Path) -> None:
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    pq.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), tmp)
-    os.replace(tmp, path)
+    table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def parse_imdb_archive(archive: Path, cache_dir: Path) -> None:

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 PAD, OOV = "<pad>", "<unk>"
 PAD_ID, OOV_ID = 0, 1
+FIRST_WORD = 2  # rows before it (PAD_ID, OOV_ID) are padding and the unknown word, not words
 
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # Penn-Treebank-style clitics, as in the SST files: "don't" -> do n't, "it's" -> it 's.

@@ -27,6 +27,7 @@ import pandas as pd
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.text import OOV, PAD
 from embedlab.studies.results import CELL, summarise
+from embedlab.vectors.space import INITIAL, TRAINED
 
 log = logging.getLogger("embedlab")
 
@@ -236,7 +237,7 @@ def _cell_means(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _before_after(*metrics: str) -> list[str]:
-    return [f"{metric}_{space}" for metric in metrics for space in ("initial", "trained")]
+    return [f"{metric}_{space}" for metric in metrics for space in (INITIAL, TRAINED)]
 
 
 def intrinsic_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +269,7 @@ def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None 
         if not path.exists():
             continue
         table = pd.read_csv(path, keep_default_na=False)  # a neighbour may be the word "nan" or "null"
-        table = table[(table["space"] == "trained") & (pd.to_numeric(table["rank"], errors="coerce") <= k)]
+        table = table[(table["space"] == TRAINED) & (pd.to_numeric(table["rank"], errors="coerce") <= k)]
         for probe, group in table.groupby("probe", sort=False):
             lists.setdefault(str(probe), {})[record["source"]] = ", ".join(group.sort_values("rank")["neighbour"])
     if not lists:
@@ -603,7 +604,7 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=empty).rename(columns=lambda c: column_name(str(c)))
 
 
-SPACE_WORDS = {"initial": "before", "trained": "after"}
+SPACE_WORDS = {INITIAL: "before", TRAINED: "after"}
 METRIC_WORDS = {
     "wordsim353_spearman": "WordSim-353 rho",
     "simlex999_spearman": "SimLex-999 rho",
@@ -955,15 +956,15 @@ def write_report(
     folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None = None, title: str | None = None
 ) -> dict[str, Path]:
     """report.md, report.html and figures/*.png for the runs below folder, written whole (temporary name, rename)."""
-    from embedlab.studies.results import _atomic
+    from embedlab.core.jsonio import atomic_write
 
     folder = Path(folder)
     out_dir = Path(out_dir) if out_dir is not None else folder
     frame = load_study(folder) if frame is None else frame
     parts = sections(frame, folder, out_dir, title)
     return {
-        "report.md": _atomic(out_dir / "report.md", lambda tmp: tmp.write_text(_markdown(parts, out_dir))),
-        "report.html": _atomic(out_dir / "report.html", lambda tmp: tmp.write_text(_html(parts))),
+        "report.md": atomic_write(out_dir / "report.md", lambda tmp: tmp.write_text(_markdown(parts, out_dir))),
+        "report.html": atomic_write(out_dir / "report.html", lambda tmp: tmp.write_text(_html(parts))),
     }
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pandas as pd
 import yaml
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import STATUS_FILE
 from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
 
@@ -80,21 +80,13 @@ def collect(folder: Path) -> pd.DataFrame:
     return frame
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write a file whole under a temporary name, then rename it: a reader never sees half a table."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def write_table(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     """runs.parquet (text in mixed columns) and runs.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
     mixed = {c: "string" for c in frame.columns if frame[c].dtype == object}
     return [
-        _atomic(out_dir / "runs.parquet", lambda tmp: frame.astype(mixed).to_parquet(tmp, index=False)),
-        _atomic(out_dir / "runs.csv", lambda tmp: frame.to_csv(tmp, index=False)),
+        atomic_write(out_dir / "runs.parquet", lambda tmp: frame.astype(mixed).to_parquet(tmp, index=False)),
+        atomic_write(out_dir / "runs.csv", lambda tmp: frame.to_csv(tmp, index=False)),
     ]
 
 
@@ -274,7 +266,7 @@ def build(folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None 
     written = dict(zip(("runs.parquet", "runs.csv"), write_table(frame, out_dir), strict=True))
     tables = (("cells.csv", summarise(frame)), ("paired.csv", paired(frame)), ("unseen.csv", unseen_table(frame)))
     for name, table in tables:
-        written[name] = _atomic(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
+        written[name] = atomic_write(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
     return written
 
 

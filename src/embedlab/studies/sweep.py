@@ -188,6 +188,16 @@ class SweepCallbacks(Callback):
         print(progress_line(progress), file=sys.stderr, flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """The table and report; an error here exits 1 (Hydra would only warn about a callback that raised)."""
+        try:
+            self._finish(config)
+        except Exception as exc:
+            log.exception("the sweep's results table or report failed")
+            print(f"embedlab: error: results table / report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+            sys.exit(1)
+
+    @staticmethod
+    def _finish(config: DictConfig) -> None:
         from embedlab.core.errors import EmbedlabError
         from embedlab.studies.report import publish
 

@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import io
 import logging
-import os
 import time
 import zipfile
 import zlib
@@ -18,7 +17,8 @@ from typing import IO
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
-from embedlab.data.text import PAD_ID, Vocabulary
+from embedlab.core.jsonio import atomic_write
+from embedlab.data.text import FIRST_WORD, PAD_ID, Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ def load_pretrained(
     if loaded is not None:
         log.info("vectors from cache %s in %.2fs", cached.name, time.perf_counter() - started)  # type: ignore[union-attr]
     else:
-        wanted = set(vocab.words[2:])
+        wanted = set(vocab.words[FIRST_WORD:])
         if fmt in ("word2vec_bin", "fasttext_bin"):
             found, dim, subword = read_with_gensim(source, wanted, fmt)
         else:
@@ -317,14 +317,8 @@ def load_pretrained(
         log.info("parsed %s (%s, %d dims) in %.1fs", source, fmt, dim, time.perf_counter() - started)
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npz")
-            np.savez(
-                tmp,
-                words=np.array(words, dtype=str),
-                matrix=matrix,
-                subword=np.array(loaded.from_subwords),
-            )
-            os.replace(tmp, cached)
+            arrays = {"words": np.array(words, dtype=str), "matrix": matrix, "subword": np.array(loaded.from_subwords)}
+            atomic_write(cached, lambda tmp: np.savez(tmp, **arrays), suffix=".tmp.npz")
     if expected_dim is not None and loaded.dim != expected_dim:
         raise EmbedlabError(
             f"{source} has {loaded.dim}-dimensional vectors but embedding.dim={expected_dim}; "

@@ -69,14 +69,10 @@ def _count_words(corpus: TokenizedCorpus) -> Counter[str]:
 
 def _keyed_vectors(words: list[str], vectors: np.ndarray, counts: Counter[str]) -> Any:
     """KeyedVectors sorted by corpus frequency, so analogy evaluation can restrict to the top words."""
-    from gensim.models import KeyedVectors
+    from embedlab.vectors.space import keyed_vectors
 
     order = sorted(range(len(words)), key=lambda i: (-counts[words[i]], words[i]))
-    kv = KeyedVectors(vector_size=vectors.shape[1], dtype=np.float32)
-    kv.add_vectors([words[i] for i in order], vectors[order].astype(np.float32))
-    kv.allocate_vecattrs(attrs=["count"], types=[np.int64])
-    kv.expandos["count"][:] = [counts[words[i]] for i in order]
-    return kv
+    return keyed_vectors([words[i] for i in order], vectors[order], [counts[words[i]] for i in order])
 
 
 def train_word2vec(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:

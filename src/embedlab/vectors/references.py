@@ -8,7 +8,6 @@ cached loader the embeddings use, so after the first run of a task it costs a sm
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +16,13 @@ from omegaconf import OmegaConf
 
 from embedlab.core.config import CONFIG_DIR
 from embedlab.core.errors import EmbedlabError
-from embedlab.data.text import Vocabulary
+from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
+from embedlab.vectors.space import Space
 
 log = logging.getLogger(__name__)
 
 REFERENCES = ("glove6b", "word2vec", "glove", "fasttext")
-
-
-@dataclass(frozen=True)
-class Space:
-    """An embedding aligned with the task vocabulary: row i is word i; `present` marks rows the space has."""
-
-    name: str
-    matrix: np.ndarray
-    present: np.ndarray
-
-    @classmethod
-    def full(cls, name: str, matrix: np.ndarray) -> Space:
-        present = np.ones(len(matrix), dtype=bool)
-        present[:2] = False  # padding and <unk> are not words
-        return cls(name, matrix, present)
 
 
 def _pretrain_cfg(algorithm: str, run_pretrain: dict[str, Any] | None) -> dict[str, Any]:
@@ -99,7 +84,7 @@ def load_references(
         matrix[rows] = vectors.matrix
         present = np.zeros(len(vocab), dtype=bool)
         present[rows] = True
-        present[:2] = False
+        present[:FIRST_WORD] = False
         spaces.append(Space(name, matrix, present))
         origin[name] = description
     return spaces, origin
