@@ -10,7 +10,7 @@ JOBS ?= 2
 THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format bench bench-load bench-pretrain
+.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format docs bench bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ test-fast: ## Fast tests only
 lint: ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(VENV)/bin/ruff format --check src tests benchmarks tools
+
+docs: ## The documentation site into site/ (MkDocs --strict: a broken link, anchor or image fails); index = README
+	sed -e 's|(docs/|(|g' README.md > docs/index.md
+	$(VENV)/bin/mkdocs build --strict
 
 format: ## ruff format and autofix
 	$(VENV)/bin/ruff format src tests benchmarks tools
