@@ -132,7 +132,18 @@ def ray_head(tmp_path_factory):
     address = f"127.0.0.1:{port}"
     try:
         status = [str(BIN / "ray"), "status", f"--address={address}"]
-        wait_for(lambda: subprocess.run(status, capture_output=True).returncode == 0, 90, f"Ray head at {address}")
+
+        def up() -> bool:
+            if head.poll() is not None:  # the head gave up: say why now, not after the wait
+                raise AssertionError(
+                    f"ray start exited {head.returncode}: {(temp / 'ray-start.log').read_text()[-2000:]}"
+                )
+            try:
+                return subprocess.run(status, capture_output=True, timeout=30).returncode == 0
+            except subprocess.TimeoutExpired:  # `ray status` can hang on a head that is not there yet
+                return False
+
+        wait_for(up, 120, f"Ray head at {address}")
         yield address
     finally:
         stop_group(head)
