@@ -113,6 +113,23 @@ def check_killed_then_resumed(folder: Path, sweep: subprocess.Popen[str], killed
     assert json.loads((killed / "attempt-1.metrics.json").read_text())["status"] == "running"  # kept, not lost
 
 
+def kill_one_then_resume(folder: Path, args: list[str], env: dict[str, str], why: str) -> None:
+    """Start the study, SIGKILL one running run, check it fails alone (naming `why`), then rerun and check resume."""
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "embedlab.run", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        killed = kill_a_running_run(folder, sweep)
+        check_killed_then_resumed(folder, sweep, killed, why, lambda: embedlab(args, env))
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+
+
 # --- Ray ----------------------------------------------------------------------------------------------------------
 
 
@@ -176,22 +193,8 @@ def test_a_study_runs_through_a_separately_started_ray_head_and_resumes(ray_head
 def test_a_ray_worker_killed_mid_study_fails_alone_and_resume_completes_only_it(ray_head, tmp_path):
     env = environment_in(tmp_path)
     args = [*ray_args(ray_head, "raykill"), "+hydra.launcher.ray.remote.max_retries=0"]  # Ray would retry it itself
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "embedlab.run", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     folder = tmp_path / "results" / "raykill"
-    try:
-        killed = kill_a_running_run(folder, sweep)
-        check_killed_then_resumed(
-            folder, sweep, killed, "Ray lost the job: WorkerCrashedError", lambda: embedlab(args, env)
-        )
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
+    kill_one_then_resume(folder, args, env, "Ray lost the job: WorkerCrashedError")
     report = (folder / "report.md").read_text()
     assert "**4 runs**: 4 completed" in report
 
@@ -220,19 +223,7 @@ def test_a_study_runs_through_slurm_and_a_killed_job_is_rerun_alone(slurm, tmp_p
     env = {**environment_in(tmp_path), **slurm}
     args = [*STUDY, "study=slurm4", "hydra/launcher=slurm", "hydra.launcher.mem_gb=2"]
     folder = tmp_path / "results" / "slurm4"
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "embedlab.run", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        killed = kill_a_running_run(folder, sweep)
-        check_killed_then_resumed(folder, sweep, killed, "SLURM job", lambda: embedlab(args, env))
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
+    kill_one_then_resume(folder, args, env, "SLURM job")
     assert list(folder.glob(".submitit/*/*_result.pkl"))  # the runs went through sbatch
     assert "**4 runs**: 4 completed" in (folder / "report.md").read_text()
 

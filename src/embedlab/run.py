@@ -22,6 +22,7 @@ from embedlab import __version__
 from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import write_json
+from embedlab.core.resources import peak_memory_mb
 from embedlab.core.rundir import (  # noqa: F401 - also their old home
     LOCK_FILE,
     NOT_COMPARED,
@@ -382,14 +383,6 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir,
     )
     return payload
-
-
-def peak_memory_mb() -> float:
-    """This process's peak resident memory so far (MB): the run's own in a fresh process (a single run, a Ray worker
-    with max_calls=1, a SLURM job); an upper bound in a reused joblib worker. What a cluster job must be sized for."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def write_hydra_record(cfg: DictConfig, out_dir: Path) -> None:

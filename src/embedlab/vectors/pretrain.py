@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import resource
 import shutil
 import sys
 import time
@@ -24,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from embedlab.core.config import CONFIG_DIR, export_locations
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
 from embedlab.vectors.corpora import LineCorpus, TokenizedCorpus, tokenized_corpus
 
@@ -196,7 +196,7 @@ def _train_into(
         "train_seconds": round(seconds, 2),
         "save_seconds": round(save_seconds, 2),  # fastText's .bin and vectors export, outside train_seconds
         "words_per_second": round(corpus.tokens * int(cfg["epochs"]) / seconds),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_memory_mb()),
         **intrinsic_scores(kv),
     }
     (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
