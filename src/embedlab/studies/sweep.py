@@ -45,6 +45,18 @@ def _progress_dir(sweep_dir: Path) -> Path:
     return sweep_dir / ".progress" / os.environ.get(SWEEP_ID, "default")
 
 
+def _sweep_started(progress: Path) -> float | None:
+    """When this sweep began (its start marker), or None outside a sweep."""
+    start = progress / "start.json"
+    return float(json.loads(start.read_text())["time"]) if start.exists() else None
+
+
+def _record_job(progress: Path, num: int, record: dict[str, Any]) -> None:
+    """One finished (or lost) job's marker, then the progress line counting it."""
+    write_json(progress / f"job-{int(num):05d}.json", record)
+    print(progress_line(progress), file=sys.stderr, flush=True)
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
@@ -70,13 +82,22 @@ def progress_line(progress: Path, now: float | None = None) -> str:
     return line
 
 
-def job_status(run_dir: Path, job_started: float) -> str:
-    """completed | skipped (completed before this job began) | failed | elsewhere | incomplete."""
-    path = run_dir / STATUS_FILE
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    """The run's status record, or None when it is missing or unreadable."""
     try:
-        status = json.loads(path.read_text()).get("status")
+        payload = json.loads((run_dir / STATUS_FILE).read_text())
     except (OSError, json.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def job_status(run_dir: Path, job_started: float, payload: dict[str, Any] | None = None) -> str:
+    """completed | skipped (completed before this job began) | failed | elsewhere | incomplete | broken."""
+    payload = payload if payload is not None else read_status(run_dir)
+    if payload is None:
         return "broken"
+    status = payload.get("status")
+    path = run_dir / STATUS_FILE
     if status == "completed":
         return "skipped" if path.stat().st_mtime < job_started else "completed"
     if status == "running" and locked_elsewhere(run_dir):
@@ -102,19 +123,19 @@ def job_outcome(run_dir: Path, job_started: float, job_return: Any) -> tuple[str
     """
     from hydra.core.utils import JobStatus
 
-    status = job_status(run_dir, job_started)
+    payload = read_status(run_dir)
+    status = job_status(run_dir, job_started, payload)
     raised = getattr(job_return, "status", None) == JobStatus.FAILED
     value = None if raised else getattr(job_return, "_return_value", None)
     returned_nan = isinstance(value, float) and math.isnan(value)
-    if (raised or returned_nan) and status in ("completed", "skipped"):
-        status = "failed"  # refused before running: the folder's record is an earlier run's, untouched
+    # Refused before running (e.g. another config's completed run in the folder): the record predates this job.
+    # Not a record completed during it: that is another sweep finishing a run this job found locked ("elsewhere",
+    # also NaN), which counts as completed.
+    if (raised or returned_nan) and status == "skipped":
+        status = "failed"
     if status not in ("failed", "broken", "incomplete"):
         return status, None
-    error = None
-    try:
-        error = json.loads((run_dir / STATUS_FILE).read_text()).get("error")
-    except (OSError, json.JSONDecodeError):
-        pass
+    error = payload.get("error") if payload else None
     if raised:
         error = error or f"{type(job_return._return_value).__name__}: {job_return._return_value}"
     return status, error or last_error(run_dir) or f"{run_dir}: no record of why, see its run.log"
@@ -132,14 +153,13 @@ def lost_job(sweep_config: DictConfig, why: str) -> Any:
         run_dir = sweep_dir
     log.error("%s: %s", run_dir, why)
     progress = _progress_dir(sweep_dir)
-    if (progress / "start.json").exists():
-        started = float(json.loads((progress / "start.json").read_text())["time"])
+    started = _sweep_started(progress)
+    if started is not None:
         status = job_status(run_dir, started) if run_dir != sweep_dir else "incomplete"
         record = {"status": status, "run_dir": str(run_dir)}
         if status not in ("completed", "skipped"):  # lost after its run completed (e.g. in a callback): counted
             record.update(status="incomplete" if status == "elsewhere" else status, error=f"{run_dir}: {why}")
-        write_json(progress / f"job-{int(sweep_config.hydra.job.num):05d}.json", record)
-        print(progress_line(progress), file=sys.stderr, flush=True)
+        _record_job(progress, int(sweep_config.hydra.job.num), record)
     overrides = list(OmegaConf.select(sweep_config, "hydra.overrides.task", default=[]) or [])
     return JobReturn(overrides=overrides, cfg=sweep_config, status=JobStatus.COMPLETED, _return_value=math.nan)
 
@@ -178,14 +198,13 @@ class SweepCallbacks(Callback):
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         progress = _progress_dir(Path(config.hydra.sweep.dir))
-        if not (progress / "start.json").exists():
+        started = _sweep_started(progress)
+        if started is None:
             return  # a single run, not a sweep
-        start = json.loads((progress / "start.json").read_text())
         run_dir = Path(config.hydra.runtime.output_dir)
-        status, error = job_outcome(run_dir, getattr(self, "_job_started", float(start["time"])), job_return)
+        status, error = job_outcome(run_dir, getattr(self, "_job_started", started), job_return)
         record = {"status": status, "run_dir": str(run_dir), **({"error": error} if error else {})}
-        write_json(progress / f"job-{config.hydra.job.num:05d}.json", record)
-        print(progress_line(progress), file=sys.stderr, flush=True)
+        _record_job(progress, config.hydra.job.num, record)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The table and report; an error here exits 1 (Hydra would only warn about a callback that raised)."""
