@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
 from embedlab.analysis.learned import class_indicative_words, drift, log_odds, mean_pair_cosine
+from embedlab.core.schema import Projection
 from embedlab.data.text import Vocabulary
+
+
+def projection_cfg(**values):
+    """analysis.projection as composition gives it: the schema's defaults with these values."""
+    return dataclasses.asdict(Projection(**values))
 
 
 def space(vectors: dict[str, list[float]]) -> KeyedVectors:
@@ -223,7 +231,7 @@ def fake_run(folder, rng, names, embedding="scratch", n_test=80, vocab_size=30, 
     labels = rng.integers(0, 2, size=n_test)
     sample = sample_sentences(ids, labels, ["neg", "pos"], 50, 0, ["an example"], ids[:1])
     spaces = [Space.full(name, rng.normal(size=(vocab_size, 4)).astype(np.float32)) for name in names]
-    write_projections(folder, spaces, sample, {"methods": ["pca", "tsne"]}, "toy", cache_dir)
+    write_projections(folder, spaces, sample, projection_cfg(methods=["pca", "tsne"]), "toy", cache_dir)
     (folder / "metrics.json").write_text(f'{{"embedding": "{embedding}", "mode": "finetune", "seed": 1}}')
     return folder
 
@@ -253,7 +261,7 @@ def test_too_few_t_sne_iterations_is_a_clear_error(tmp_path, rng):
     sample = sample_sentences(ids, rng.integers(0, 2, size=40), ["neg", "pos"], 30)
     space = Space.full("trained", rng.normal(size=(30, 4)).astype(np.float32))
     with pytest.raises(EmbedlabError, match="tsne_iterations: 100"):
-        write_projections(tmp_path, [space], sample, {"methods": ["tsne"], "tsne_iterations": 100}, "toy")
+        write_projections(tmp_path, [space], sample, projection_cfg(methods=["tsne"], tsne_iterations=100), "toy")
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 

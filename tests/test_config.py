@@ -67,3 +67,30 @@ def test_misspelt_key_fails_at_composition():
 def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("EMBEDLAB_DATA_DIR", str(tmp_path))
     assert compose([]).paths.data_dir == str(tmp_path)
+
+
+def test_the_defaults_live_in_the_schema_only():
+    """Task files set what makes them that task; the keys every task shares come from the Task schema."""
+    import yaml
+
+    shared = {"split_seed", "dev_fraction", "train_size", "sample_seed", "len_percentile"}
+    for task in TASKS:
+        written = yaml.safe_load((CONFIG_DIR / "task" / f"{task}.yaml").read_text())
+        assert not shared & set(written), task
+        assert compose([f"task={task}"]).task.split_seed == 0
+    code = "\n".join(p.read_text() for p in (CONFIG_DIR.parent).rglob("*.py"))
+    for group in ("cfg", "acfg", "task_cfg", "projection"):
+        assert f'{group}.get("' not in code  # no default repeated in code
+
+
+def test_a_run_stored_before_a_key_existed_is_the_same_config():
+    """Resume: a key added to the schema later counts as its default in a run stored before it existed."""
+    from embedlab.core.rundir import same_config
+
+    now = OmegaConf.to_container(compose(["experiment=smoke"]), resolve=False)
+    before = {**now, "embedding": {k: v for k, v in now["embedding"].items() if k not in ("oov_init", "format")}}
+    assert same_config(before, now)
+    changed = {**now, "embedding": {**now["embedding"], "oov_init": "zeros"}}
+    assert not same_config(before, changed)  # the stored run used the default, this one does not
+    assert not same_config(now, before)  # a key this config lacks is a different config
+    assert not same_config(now, {**now, "seed": now["seed"] + 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -13,22 +14,15 @@ import pandas as pd
 import pytest
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import TableTask
 from embedlab.data.datasets import load_imdb_part, load_raw, read_lines
 from embedlab.data.download import ensure
 from embedlab.data.splits import Split, prepare, stratified_order, subsample
 
 
 def task_cfg(**overrides):
-    cfg = {
-        "name": "t",
-        "split_seed": 0,
-        "dev_fraction": 0.2,
-        "test_fraction": 0.2,
-        "train_size": None,
-        "sample_seed": None,
-        "label_values": None,
-        "classes": None,
-    }
+    """A task config as composition gives it: the schema's defaults (TableTask: every key a loader may read)."""
+    cfg = dataclasses.asdict(TableTask(name="t", loader="table", dev_fraction=0.2, test_fraction=0.2))
     cfg.update(overrides)
     return cfg
 

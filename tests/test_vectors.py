@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
 import time
@@ -14,11 +15,17 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import Embedding
 from embedlab.data.text import OOV_ID, PAD_ID, Vocabulary
 from embedlab.vectors.embeddings import glove6b_source, prepare_embedding
 from embedlab.vectors.files import VectorSource, build_matrix, detect_format, load_pretrained
 
 WORDS = ["alps", "himalaya", "good", "bad", "café"]
+
+
+def embedding_cfg(**values):
+    """An embedding config as composition gives it: the schema's defaults with these values."""
+    return dataclasses.asdict(Embedding(**values))
 
 
 @pytest.fixture
@@ -175,7 +182,7 @@ def test_dimension_other_than_configured_is_an_error(tmp_path, kv, vocab):
 
 
 def test_missing_vector_file_is_an_error(tmp_path, vocab):
-    cfg = {"name": "file", "source": "file", "path": str(tmp_path / "nope.vec"), "mode": "frozen"}
+    cfg = embedding_cfg(name="file", source="file", path=str(tmp_path / "nope.vec"), mode="frozen")
     with pytest.raises(EmbedlabError, match="nope.vec does not exist"):
         prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
 
@@ -189,13 +196,15 @@ def test_supervised_fasttext_model_is_refused_clearly(vocab):
 def test_scratch_source_with_a_pretrained_mode_is_refused(tmp_path, vocab):
     with pytest.raises(EmbedlabError, match="use embedding.mode=scratch"):
         prepare_embedding(
-            {"name": "scratch", "source": "scratch", "mode": "frozen", "dim": 8}, vocab, tmp_path, tmp_path, 0
+            embedding_cfg(name="scratch", source="scratch", mode="frozen", dim=8), vocab, tmp_path, tmp_path, 0
         )
 
 
 def test_gensim_test_data_prefix_and_gzip_fasttext_copy(tmp_path):
     shutil.copy(datapath("lee_fasttext_new.bin"), tmp_path / "ft.bin")
     vocab = Vocabulary.build([["the", "night"]])
-    cfg = {"name": "file", "source": "file", "path": "gensim-test-data:lee_fasttext_new.bin", "mode": "finetune"}
+    cfg = embedding_cfg(
+        name="file", source="file", path="gensim-test-data:lee_fasttext_new.bin", mode="finetune", dim=None
+    )
     emb = prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
     assert emb.dim == 10 and emb.coverage.found == 2

@@ -6,7 +6,6 @@ import errno
 import logging
 import math
 import os
-import re
 import socket
 import sys
 import time
@@ -72,7 +71,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     vocab_cfg = dict(task_cfg["vocab"])
     extra = [*tokens["dev"], *tokens["test"]] if vocab_cfg.pop("eval_words", False) else None
     vocab = Vocabulary.build(tokens["train"], **vocab_cfg, extra=extra)
-    max_len = sequence_length(tokens["train"], task_cfg.get("max_len"), float(task_cfg["len_percentile"]))
+    max_len = sequence_length(tokens["train"], task_cfg["max_len"], float(task_cfg["len_percentile"]))
     arrays = {
         name: (vocab.encode(tokens[name], max_len), split.labels)
         for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
@@ -118,7 +117,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         )
         return metrics
 
-    seed_everything(seed, cfg.trainer.get("threads"))
+    seed_everything(seed, cfg.trainer.threads)
     model = build_model(model_cfg, emb, len(vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
@@ -134,7 +133,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir / "history.csv", index=False
     )
     write_predictions(out_dir, data, probs, unseen)
-    if cfg.get("save_model", True):
+    if cfg.save_model:
         save_classifier(
             out_dir, model, vocab, task_cfg, data.classes, max_len, min_len, int(cfg.trainer.batch_size) * 4
         )
@@ -262,23 +261,23 @@ def analyse(
     acfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
     started = time.perf_counter()
     references, origin = load_references(
-        list(acfg.get("references") or []),
+        list(acfg["references"]),
         vocab,
         Path(cfg.paths.data_dir),
         Path(cfg.paths.cache_dir),
         OmegaConf.to_container(cfg.corpus, resolve=True),  # type: ignore[arg-type]
         OmegaConf.to_container(cfg.pretrain, resolve=True) if cfg.embedding.source == "pretrained" else None,  # type: ignore[arg-type]
-        int(acfg.get("glove6b_dim", 100)),
+        int(acfg["glove6b_dim"]),
     )
     loading = time.perf_counter() - started
     spaces = [Space.full(TRAINED, trained), Space.full(INITIAL, initial), *references]
-    examples = list(cfg.task.get("example_sentences") or [])
-    projection = acfg.get("projection") or {}
+    examples = list(cfg.task.example_sentences)
+    projection = acfg["projection"]
     sample = sample_sentences(
         *arrays["test"],
         list(data.classes),
-        int(projection.get("sentences", 500)),
-        int(projection.get("seed", 0)),
+        int(projection["sentences"]),
+        int(projection["seed"]),
         examples,
         vocab.encode([tokenizer(t) for t in examples], max_len) if examples else None,
     )
@@ -290,7 +289,7 @@ def analyse(
         train_tokens,
         data.train.labels,
         acfg,
-        list(cfg.task.get("probe_words") or []),
+        list(cfg.task.probe_words),
         title,
         sample,
         origin,
@@ -308,7 +307,7 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
 
     tracking: dict[str, Any] = OmegaConf.to_container(cfg.tracking, resolve=True)  # type: ignore[assignment]
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    name = experiment_name(tracking, cfg.get("study"))
+    name = experiment_name(tracking, cfg.study)
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
     if run_id:
         write_json(out_dir / "tracking.json", {"mlflow_run_id": run_id, "experiment": name})
@@ -331,19 +330,20 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     status_path = out_dir / STATUS_FILE
     config_text = OmegaConf.to_yaml(cfg, resolve=True)
     try:
-        check(OmegaConf.to_container(cfg, resolve=True), CONFIG_DIR)  # type: ignore[arg-type]
+        check(cfg)
     except EmbedlabError as exc:
         if not status_path.exists():  # never over a record of an earlier run
             write_json(status_path, {"status": "failed", "error": str(exc)})
         raise
-    previous = earlier_attempt(out_dir, config_text, bool(cfg.get("resume", False)))
+    previous = earlier_attempt(out_dir, config_text, bool(cfg.resume))
     if previous is not None:
         log.info("already completed with this config, skipped (resume=true): %s", out_dir)
         return previous
+    multichannel = cfg.model.name == "cnn" and cfg.model.multichannel
     base = {
         "task": cfg.task.name,
         "embedding": cfg.embedding.name,
-        "mode": "multichannel" if cfg.model.get("multichannel") else cfg.embedding.mode,  # Kim's fourth variant
+        "mode": "multichannel" if multichannel else cfg.embedding.mode,  # Kim's fourth variant
         "model": cfg.model.name,
         "seed": int(cfg.seed),
         "embedlab_version": __version__,
@@ -464,31 +464,83 @@ def unknown_choice(args: list[str]) -> str | None:
     return None
 
 
+def _composable(args: list[str]) -> dict[str, Any] | None:
+    """The config these overrides choose, without the value overrides (so the options that failed name their keys)."""
+    from embedlab.core.config import compose
+
+    groups = [a for a in args if "=" in a and "." not in a.split("=", 1)[0]]
+    try:
+        return OmegaConf.to_container(compose(groups))  # type: ignore[return-value]
+    except Exception:  # noqa: BLE001 - a group choice is what failed: the message names no option then
+        return None
+
+
+SWEEP_CHECKS = 60  # compositions at most to check a sweep's values before Hydra starts it
+
+
+def sweep_problem(args: list[str]) -> str | None:
+    """One line for a sweep value Hydra cannot compose (a typo in any value of a list), before any job starts.
+
+    Each value of each swept override is composed once, the other sweeps at their first value (glob() sweeps,
+    which need Hydra's config loader, are left to Hydra).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from embedlab.core.config import compose
+    from embedlab.core.schema import check, schema_problem
+
+    try:
+        overrides = OverridesParser.create().parse_overrides(args)
+    except HydraException:
+        return None  # Hydra's grammar error is Hydra's to report
+    options: list[list[str]] = []
+    for override in overrides:
+        key = override.get_key_element()
+        try:  # Hydra's own parser: lists in brackets stay one value, range() expands, glob() needs the options
+            values = list(override.sweep_string_iterator()) if override.is_sweep_override() else None
+        except HydraException:
+            continue
+        options.append([override.input_line] if values is None else [f"{key}={v}" for v in values])
+    trials = [[o[0] for o in options if o]]
+    for i, values in enumerate(options):
+        trials += [[*(o[0] for o in options[:i] if o), v, *(o[0] for o in options[i + 1 :] if o)] for v in values[1:]]
+    for trial in trials[:SWEEP_CHECKS]:
+        try:
+            check(compose(trial))
+        except (HydraException, OmegaConfBaseException, ValueError) as exc:
+            if found := schema_problem(exc, _composable(trial)):  # only what the schema says; the rest is Hydra's
+                return found
+        except EmbedlabError as exc:
+            return str(exc)
+    return None
+
+
 def composition_problem(args: list[str]) -> str | None:
     """One line for an override Hydra cannot compose, or a run directory that cannot be one, before Hydra starts.
 
     Hydra reports these in 5-20 lines (or a traceback when the run directory is a file); a single run's overrides
     are composed here first (a sweep's lists are Hydra's to expand, so a sweep is left to it).
     """
-    if any(a.startswith("-") for a in args):  # -m, --cfg, --help ...: Hydra's own modes
-        return None
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from embedlab.core.config import compose
+    from embedlab.core.schema import check, problem
 
+    flags = [a for a in args if a.startswith("-")]
+    if flags and set(flags) <= {"-m", "--multirun"}:
+        return sweep_problem([a for a in args if a not in flags])
+    if flags:  # --cfg, --help, --info ...: Hydra's own modes
+        return None
     try:
         cfg = compose(args)
+        check(cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        missing = re.match(r"Could not override '([^']+)'", lines[0]) if lines else None
-        if missing and not missing.group(1).startswith("hydra."):
-            from embedlab.core.schema import schema, unknown_key
-
-            if missing.group(1) not in schema(CONFIG_DIR):  # a typo, not a key another option has: name the right one
-                return unknown_key(missing.group(1), CONFIG_DIR)
-        hint = next((line for line in lines if line.startswith("To append")), "")
-        return lines[0] + (f" ({hint[0].lower() + hint[1:]})" if hint else "") if lines else str(type(exc).__name__)
+        return problem(exc, _composable(args))
+    except EmbedlabError as exc:
+        return str(exc)
     folders = [("paths.results_dir", OmegaConf.select(cfg, "paths.results_dir", throw_on_resolution_failure=False))]
     folders += [(a.split("=", 1)[0], a.split("=", 1)[1]) for a in args if a.startswith("hydra.run.dir=")]
     for key, value in folders:

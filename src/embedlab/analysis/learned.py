@@ -162,8 +162,8 @@ def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any], cache_dir
     from embedlab.core import memo
     from embedlab.vectors.intrinsic import intrinsic_scores
 
-    restrict = int(cfg.get("analogy_restrict", 30000))
-    pairs, analogies = cfg.get("pair_sets") or {}, cfg.get("analogy_sets") or {}
+    restrict = int(cfg["analogy_restrict"])
+    pairs, analogies = cfg["pair_sets"], cfg["analogy_sets"]
     rows = []
     for name, kv in kvs.items():
         digest = memo.key(kv.vectors, "\n".join(kv.index_to_key), restrict, pairs, analogies)
@@ -217,58 +217,52 @@ def analyse_run(
     # The projection figure needs only the spaces and sentences: it is drawn in a worker thread while the rest
     # is measured (t-SNE's gradient keeps one core busy; on SST-2 this takes ~1 s off a ~4 s analysis).
     projecting = None
-    if sentences is not None and cfg.get("projection", {}).get("sentences", 0):
+    if sentences is not None and cfg["projection"]["sentences"]:
         from concurrent.futures import ThreadPoolExecutor
 
         from embedlab.analysis.projection import write_projections
 
         pool = ThreadPoolExecutor(max_workers=1)
-        projecting = pool.submit(
-            write_projections, out_dir, spaces, sentences, cfg.get("projection", {}), title, cache_dir
-        )
+        projecting = pool.submit(write_projections, out_dir, spaces, sentences, cfg["projection"], title, cache_dir)
         pool.shutdown(wait=False)
 
     try:
         by_name = {space.name: space for space in spaces}
         kvs = {space.name: space.keyed(vocab) for space in spaces}
         per_space = pd.DataFrame({"space": list(by_name)})
-        if cfg.get("intrinsic", True):
+        if cfg["intrinsic"]:
             per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
         lap("intrinsic")
         for kind in ("antonyms", "synonyms"):
-            pairs = [tuple(p) for p in cfg.get(kind) or []]
+            pairs = [tuple(p) for p in cfg[kind]]
             found = [mean_pair_cosine(kvs[name], pairs) for name in by_name]  # type: ignore[arg-type]
             per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
             per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
 
         odds = log_odds(train_tokens, train_labels, vocab)
         odds.to_csv(out_dir / "log_odds.csv", index=False)
-        axis, axis_words = class_axis_r2(
-            spaces, odds, vocab, int(cfg.get("class_axis_min_count", 5)), cache_dir=cache_dir
-        )
+        axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg["class_axis_min_count"]), cache_dir=cache_dir)
         per_space["class_axis_r2"] = per_space["space"].map(axis)
         per_space["class_axis_words"] = axis_words
         lap("polarity")
 
         moved = drift(by_name[INITIAL].matrix, by_name[TRAINED].matrix, vocab, vocab.counts)
         moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
-        moved.movers(int(cfg.get("movers", 50))).to_csv(out_dir / "drift_top_movers.csv", index=False)
+        moved.movers(int(cfg["movers"])).to_csv(out_dir / "drift_top_movers.csv", index=False)
         lap("drift")
 
         indicative = class_indicative_words(
-            odds, int(cfg.get("indicative_probes", 5)), int(cfg.get("indicative_min_count", 5)), vocab
+            odds, int(cfg["indicative_probes"]), int(cfg["indicative_min_count"]), vocab
         )
-        unseen = unseen_words(vocab, int(cfg.get("unseen_probes", 5)))
+        unseen = unseen_words(vocab, int(cfg["unseen_probes"]))
         probes = list(
-            dict.fromkeys(
-                [*task_probes, *frequent_words(vocab, int(cfg.get("frequent_probes", 10))), *indicative, *unseen]
-            )
+            dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg["frequent_probes"])), *indicative, *unseen])
         )
-        k = int(cfg.get("neighbours_k", 10))
+        k = int(cfg["neighbours_k"])
         overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
         lap("neighbours")
 
-        if int(cfg.get("projector_words", 0)) > 0:
+        if int(cfg["projector_words"]) > 0:
             from embedlab.analysis.projector import export_projector
 
             export_projector(

@@ -208,10 +208,10 @@ def write_projections(
     cache_dir: Path | None = None,
 ) -> None:
     """sentences.npz (representations per space), projection.png (panel per space) and projection.csv."""
-    iterations = int(cfg.get("tsne_iterations", TSNE_ITERATIONS))
+    iterations = int(cfg["tsne_iterations"])
     if iterations < 250:
         raise EmbedlabError(f"analysis.projection.tsne_iterations: {iterations} is below 250, t-SNE's minimum")
-    methods = available_methods(cfg.get("methods", ["pca", "tsne"]))
+    methods = available_methods(cfg["methods"])
     reps, example_reps = {}, {}
     for space in spaces:
         own = space.name in RUN_SPACES

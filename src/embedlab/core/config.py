@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from embedlab.core import schema  # noqa: F401  (registers the config schemas in Hydra's ConfigStore)
 
 PACKAGE = Path(__file__).resolve().parents[1]  # embedlab/
 CONFIG_DIR = PACKAGE / "configs"  # shipped inside the package: a wheel install has them too
@@ -35,6 +38,17 @@ def forwarded_environment() -> dict[str, str]:
 
 if not OmegaConf.has_resolver("embedlab_env"):
     OmegaConf.register_new_resolver("embedlab_env", forwarded_environment, use_cache=False)
+
+
+def option_config(group: str, name: str) -> dict[str, Any]:
+    """A shipped option of one group on its own: its schema's defaults with the option file's values.
+
+    Read without Hydra (which may be running this very process), from the schema the file names in its defaults.
+    """
+    values = OmegaConf.load(CONFIG_DIR / group / f"{name}.yaml")
+    bases = [d for d in values.pop("defaults", []) if isinstance(d, str) and d.startswith("base_")]
+    node = schema.SCHEMAS[(group, bases[0])] if bases else dict
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(node), values))  # type: ignore[return-value]
 
 
 def compose(overrides: list[str] | None = None, return_hydra_config: bool = False) -> DictConfig:

@@ -63,6 +63,27 @@ def _comparable(config_text: str) -> dict[str, Any]:
     return config
 
 
+def same_config(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> bool:
+    """Whether a stored run's config is this one. A key the stored config lacks was added to the schema after that
+    run; the run used the key's default then, so it matches when this config has the default too."""
+    from embedlab.core.schema import MISSING, default_of
+
+    for key in set(stored) | set(current):
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key not in current:
+            return False
+        if key not in stored:
+            default = default_of(path, current)
+            if default is MISSING or default != current[key]:
+                return False
+        elif isinstance(stored[key], dict) and isinstance(current[key], dict):
+            if not same_config(stored[key], current[key], path):
+                return False
+        elif stored[key] != current[key]:
+            return False
+    return True
+
+
 def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, Any] | None:
     """What an earlier run left in out_dir: its payload when it completed with the same config and resume is on.
 
@@ -83,7 +104,7 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
                 "(resume=true skips runs completed with the same config)"
             )
         stored = out_dir / "config.yaml"
-        if not stored.exists() or _comparable(stored.read_text()) != _comparable(config_text):
+        if not stored.exists() or not same_config(_comparable(stored.read_text()), _comparable(config_text)):
             raise EmbedlabError(
                 f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
             )

@@ -1,53 +1,436 @@
-"""Check a composed config against the shipped config files before anything is read: typos and wrong types stop.
+"""The config's schema: one dataclass per config group, registered in Hydra's ConfigStore.
 
-Hydra merges a misspelt key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file) silently and a
-run then ignores it; `trainer.epochs=ten` failed only after data loading. The schema of each group is the union of
-the keys of its shipped options (configs/<group>/*.yaml; configs/config.yaml for top-level keys), each with the
-type its shipped values have, so a value of another type, a fraction where a count is meant, or a key no option
-has fails here in one line that names the key and the closest valid one.
+Every key a run reads is declared here with its type and default; the YAML options under configs/ start from
+these (`defaults: [base_<group>, _self_]`) and set only what makes them that option. So Hydra rejects a misspelt
+key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file) or a wrong type (`trainer.epochs=ten`)
+while composing, before any data is read; `problem()` turns its error into one line naming the key and the
+closest valid one, and `check()` adds the ranges a type cannot say. Code reads keys with `cfg[key]`: the
+defaults live here only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from functools import cache
-from pathlib import Path
-from typing import Any
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
 
-import yaml
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
-from embedlab.core.errors import EmbedlabError
-
-SKIPPED = ("hydra",)  # Hydra's own node, checked by Hydra
-OPEN = {"analysis.pair_sets", "analysis.analogy_sets"}  # user-named entries
-
-
-@cache
-def schema(config_dir: Path) -> dict[str, set[type]]:
-    """Dotted key -> the types its shipped values have (NoneType alone: any type is accepted)."""
-    out: dict[str, set[type]] = {}
-    top = yaml.safe_load((config_dir / "config.yaml").read_text()) or {}
-    _walk("", {k: v for k, v in top.items() if k not in ("defaults", *SKIPPED)}, out)
-    for group in sorted(p for p in config_dir.iterdir() if p.is_dir() and p.name not in SKIPPED):
-        for option in sorted(group.glob("*.yaml")):
-            text = option.read_text()
-            if text.lstrip().startswith("# @package _global_"):
-                continue  # arms and layouts set keys of other groups; those groups' files define them
-            _walk(group.name, yaml.safe_load(text) or {}, out)
-    return out
+# OmegaConf reads these annotations at runtime, where `X | None` is not one it understands for dataclass fields.
+# ruff: noqa: UP007, UP045
 
 
-def _walk(prefix: str, node: Any, out: dict[str, set[type]]) -> None:
-    if isinstance(node, dict) and (node or prefix in OPEN):
-        out.setdefault(prefix, set()).add(dict)
-        for key, value in node.items():
-            if key != "defaults":
-                _walk(f"{prefix}.{key}" if prefix else str(key), value, out)
-    elif prefix:
-        out.setdefault(prefix, set()).add(type(node))
+def _list(*values: Any) -> Any:
+    return field(default_factory=lambda: list(values))
 
 
-# Ranges a type cannot say: (lowest, highest) allowed, None for no bound. Checked after the types.
+def _dict(**values: Any) -> Any:
+    return field(default_factory=lambda: dict(values))
+
+
+# ---------------------------------------------------------------------------------------------------------- task
+@dataclass
+class Tokenizer:
+    lowercase: bool = True
+    style: str = "simple"  # simple | kim2014 (Kim's clean_str: clitics split as in the vectors' corpora) | whitespace
+
+
+@dataclass
+class Vocab:
+    min_count: int = 1
+    max_size: Optional[int] = None
+    eval_words: bool = False  # true: also index dev/test words (count 0, as Kim 2014) so pretrained vectors cover them
+
+
+@dataclass
+class Task:
+    """What every task file shares; a task file sets its name, loader, files, labels and what differs."""
+
+    name: str = MISSING
+    loader: str = MISSING  # kim | mr | sst2_phrases | imdb | clickbait | gensim_polarity | table
+    files: dict[str, str] = _dict()  # the loader's files, relative to the data directory
+    label_values: Optional[list[str]] = None  # labels as written in the files, in class order; null: sorted labels
+    classes: Optional[list[str]] = None  # display names for label_values, same order
+    test_fraction: Optional[float] = 0.1  # test split carved where none is published (null: the task has one)
+    cv_folds: Optional[int] = None  # k: test on fold (seed - 1) mod k of a stratified k-fold partition
+    split_seed: int = 0  # fixed seed for the test/dev splits carved where none is published
+    dev_fraction: float = 0.1  # dev split carved from train when the dataset has none
+    train_size: Optional[Union[int, float]] = None  # a count (500) or a fraction (0.1) of train; nested across sizes
+    sample_seed: Optional[int] = None  # null: the run's seed
+    max_len: Optional[int] = None  # tokens per example; null: task.len_percentile of training lengths
+    len_percentile: float = 100
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+    vocab: Vocab = field(default_factory=Vocab)
+    probe_words: list[str] = _list()  # neighbours listed for these words in every space
+    example_sentences: list[str] = _list()  # labelled on the projection figures
+
+
+@dataclass
+class TableTask(Task):
+    """Your own labelled file: CSV, TSV, JSONL or Parquet."""
+
+    format: Optional[str] = None  # csv | tsv | jsonl | parquet; null: from the file name
+    encoding: str = "utf-8"  # of CSV/TSV/JSONL files: latin-1, utf-16, cp1252, ...
+    train_path: Optional[str] = None
+    dev_path: Optional[str] = None
+    test_path: Optional[str] = None
+    text_column: str = "text"
+    label_column: str = "label"
+
+
+# ----------------------------------------------------------------------------------------------------- embedding
+@dataclass
+class Embedding:
+    name: str = MISSING
+    source: str = MISSING  # scratch | glove6b | file | pretrained (trained by embedlab on `corpus`)
+    mode: str = "frozen"  # scratch | frozen | finetune
+    dim: Optional[int] = 100  # scratch: the table's width; glove6b: 50 | 100 | 200 | 300; file: null takes the file's
+    train_missing: bool = True  # frozen only: words the vectors lack (and <unk>) learn, pretrained rows stay fixed
+    oov_init: str = (
+        "uniform_matched"  # words the vectors lack: U(-a, a), a = sqrt(3 var) (Kim 2014) | normal_matched | zeros
+    )
+    format: str = "auto"  # auto | glove | word2vec_text | word2vec_bin | fasttext_vec | fasttext_bin
+    path: Optional[str] = None  # file only: absolute, relative to the data directory, or gensim-test-data:<name>
+
+
+# --------------------------------------------------------------------------------------------------------- model
+@dataclass
+class Model:
+    name: str = MISSING
+    max_norm: Optional[float] = None  # l2 max-norm on the output weights (Kim 2014: 3)
+
+
+@dataclass
+class Avg(Model):
+    dropout: float = 0.0
+
+
+@dataclass
+class Cnn(Model):
+    filter_widths: list[int] = _list(3, 4, 5)
+    filters: int = 100  # feature maps per width
+    dropout: float = 0.5
+    max_norm: Optional[float] = 3.0
+    multichannel: bool = False  # a frozen and a fine-tuned copy of the pretrained vectors (needs mode=finetune)
+
+
+@dataclass
+class Bilstm(Model):
+    units: int = 64
+    dropout: float = 0.5
+
+
+@dataclass
+class FastTextModel(Model):
+    epochs: int = 25
+    learning_rate: float = 0.5
+    word_ngrams: int = 2
+    dim: int = 100  # without pretrained vectors; with them, their dimension
+
+
+@dataclass
+class TfidfLr(Model):
+    ngrams: list[int] = _list(1, 2)
+    min_df: int = 1
+    C: list[float] = _list(0.1, 1.0, 10.0, 100.0)  # chosen on the dev split
+
+
+# ------------------------------------------------------------------------------------------------------- trainer
+@dataclass
+class Trainer:
+    optimizer: str = "adam"  # adam | adadelta | sgd | rmsprop
+    learning_rate: float = 0.001
+    batch_size: int = 50  # Kim (2014) mini-batch size
+    epochs: int = 10
+    patience: Optional[int] = 3  # early stopping on the dev metric; the best dev epoch's weights are restored
+    monitor: str = "accuracy"  # accuracy | loss (on the dev split)
+    threads: Optional[int] = None  # TensorFlow intra/inter-op threads; null lets TF decide
+    jit_compile: bool = False
+    rho: Optional[float] = None  # adadelta only: null keeps Keras' default (0.95)
+    epsilon: Optional[float] = None  # adadelta only: null keeps Keras' default (1e-7)
+    sparse_updates: bool = True  # adam/adadelta touch only the embedding rows a batch uses (training.optimizers)
+    steps_per_execution: int = 20  # training steps per call into TensorFlow (same numbers as 1)
+
+
+# ------------------------------------------------------------------------------------------ corpus and pretrain
+@dataclass
+class Corpus:
+    name: str = MISSING
+    kind: str = MISSING  # imdb_unsup | gensim | text
+    archive: Optional[str] = None  # imdb_unsup: aclImdb_v1.tar.gz under the data directory
+    include_imdb_train: bool = False  # imdb_unsup: true adds the 25,000 labelled training reviews (their text only)
+    files: list[str] = _list()  # gensim: test-data files shipped in the gensim wheel
+    path: Optional[str] = None  # text: a .txt/.gz file or a folder of them
+    document_per: str = "line"  # text: line | file
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)  # the harness tokenizer, so corpus and task words agree
+
+
+@dataclass
+class Pretrain:
+    """Shared by all three algorithms."""
+
+    algorithm: str = MISSING
+    dim: int = 100
+    window: int = 5
+    min_count: int = 5
+    epochs: int = 5
+    workers: int = 2
+    seed: int = 1
+
+
+@dataclass
+class Word2VecPretrain(Pretrain):
+    architecture: str = "skipgram"  # skipgram | cbow
+    negative: int = 5
+    sample: float = 0.001
+
+
+@dataclass
+class FastTextPretrain(Pretrain):
+    architecture: str = "skipgram"
+    negative: int = 5
+    sample: float = 0.0001
+    learning_rate: float = 0.05
+    minn: int = 3  # character n-gram lengths
+    maxn: int = 6
+
+
+@dataclass
+class GlovePretrain(Pretrain):
+    learning_rate: float = 0.2  # AdaGrad initial rate; 0.05 (GloVe's default) is far from converged at 25 epochs
+    alpha: float = 0.75
+    x_max: int = 10  # 100 (for billion-token corpora) leaves most pairs of a 14M-token corpus nearly unweighted
+
+
+# --------------------------------------------------------------------------------------- tracking and analysis
+@dataclass
+class Tracking:
+    mlflow: bool = True  # params, metrics, key artifacts; `mlflow ui --backend-store-uri sqlite:///results/mlflow.db`
+    uri: Optional[str] = None  # null: sqlite:///<results_dir>/mlflow.db; or any MLflow tracking URI (http://host:5000)
+    experiment: Optional[str] = None  # null: the study's name, else "embedlab"
+    tensorboard: bool = True  # Keras TensorBoard logs in <run dir>/tensorboard
+
+
+@dataclass
+class Projection:
+    sentences: int = 500  # test sentences mean-pooled after the embedding layer; 0 switches the figure off
+    seed: int = 0  # the same sentences for every run of a task
+    methods: list[str] = _list("pca", "tsne")  # add umap when umap-learn is installed
+    tsne_iterations: int = 500
+
+
+@dataclass
+class Analysis:
+    enabled: bool = True  # false skips all of it
+    neighbours_k: int = 10  # neighbours listed per probe word
+    frequent_probes: int = 10  # the most frequent content words of the training split are probed too
+    indicative_probes: int = 5  # and each class's most indicative words (log-odds on the training split)
+    indicative_min_count: int = 5
+    unseen_probes: int = 5  # and the most frequent dev/test words training never saw (task.vocab.eval_words=true)
+    intrinsic: bool = True  # WordSim-353, SimLex-999, analogies on every space (restricted to the task vocabulary)
+    analogy_restrict: int = 30000  # analogy questions only over a space's most frequent words
+    pair_sets: dict[str, str] = _dict()  # more similarity sets, name: path (word1<TAB>word2<TAB>score)
+    analogy_sets: dict[str, str] = _dict()  # more analogy sets, name: path (Google questions-words.txt format)
+    references: list[str] = _list("glove6b", "word2vec", "glove", "fasttext")  # shown when on disk; never fetched
+    glove6b_dim: int = 100
+    class_axis_min_count: int = 5  # the class-axis probe uses words seen this often in training
+    projection: Projection = field(default_factory=Projection)
+    projector_words: int = 10000  # TensorBoard projector export of the most frequent words; 0 switches it off
+    movers: int = 50  # words that moved most, listed in drift_top_movers.csv
+    antonyms: list[list[str]] = _list(
+        ["good", "bad"], ["best", "worst"], ["love", "hate"], ["great", "terrible"], ["happy", "sad"],
+        ["beautiful", "ugly"], ["interesting", "boring"], ["success", "failure"], ["strong", "weak"],
+        ["right", "wrong"], ["positive", "negative"],
+    )  # fmt: skip
+    synonyms: list[list[str]] = _list(
+        ["good", "great"], ["bad", "awful"], ["movie", "film"], ["funny", "hilarious"], ["boring", "dull"],
+        ["beautiful", "lovely"], ["terrible", "horrible"], ["smart", "clever"], ["big", "large"], ["begin", "start"],
+    )  # fmt: skip
+
+
+@dataclass
+class Paths:
+    root_dir: str = MISSING
+    data_dir: str = MISSING
+    cache_dir: str = MISSING
+    results_dir: str = MISSING
+    output_dir: str = MISSING
+
+
+# ----------------------------------------------------------------------------------------------------- the apps
+@dataclass
+class Config:
+    """`embedlab run`: one experiment = task x embedding (source + mode) x model x trainer x seed."""
+
+    seed: int = 42
+    study: Optional[str] = None  # a named study sets this; its runs go to results/<study>/
+    paper_table: Optional[str] = None  # published accuracies for the report (a bare name: beside the study file)
+    save_model: bool = True  # the trained classifier as model.keras (+ vocab.txt, classifier.json) for predict
+    resume: bool = False  # true: a completed run of this same config is skipped, an unfinished one retried
+    paths: Paths = field(default_factory=Paths)
+    task: Task = field(default_factory=Task)
+    corpus: Corpus = field(default_factory=Corpus)
+    pretrain: Pretrain = field(default_factory=Pretrain)
+    embedding: Embedding = field(default_factory=Embedding)
+    model: Model = field(default_factory=Model)
+    trainer: Trainer = field(default_factory=Trainer)
+    tracking: Tracking = field(default_factory=Tracking)
+    analysis: Analysis = field(default_factory=Analysis)
+
+
+@dataclass
+class PretrainingConfig:
+    """`embedlab pretrain`: one model on one corpus."""
+
+    paths: Paths = field(default_factory=Paths)
+    corpus: Corpus = field(default_factory=Corpus)
+    pretrain: Pretrain = field(default_factory=Pretrain)
+
+
+# (group, name) -> schema; a group's YAML option names its schema in its defaults list.
+SCHEMAS: dict[tuple[str | None, str], type] = {
+    (None, "base_config"): Config,
+    (None, "base_pretraining"): PretrainingConfig,
+    ("task", "base_task"): Task,
+    ("task", "base_table"): TableTask,
+    ("embedding", "base_embedding"): Embedding,
+    ("model", "base_model"): Model,
+    ("model", "base_avg"): Avg,
+    ("model", "base_cnn"): Cnn,
+    ("model", "base_bilstm"): Bilstm,
+    ("model", "base_fasttext"): FastTextModel,
+    ("model", "base_tfidf_lr"): TfidfLr,
+    ("trainer", "base_trainer"): Trainer,
+    ("corpus", "base_corpus"): Corpus,
+    ("pretrain", "base_pretrain"): Pretrain,
+    ("pretrain", "base_word2vec"): Word2VecPretrain,
+    ("pretrain", "base_fasttext"): FastTextPretrain,
+    ("pretrain", "base_glove"): GlovePretrain,
+    ("paths", "base_paths"): Paths,
+}
+
+
+def register() -> None:
+    """Put the schemas in Hydra's ConfigStore (idempotent); done on import, before anything composes."""
+    store = ConfigStore.instance()
+    for (group, name), node in SCHEMAS.items():
+        store.store(group=group, name=name, node=node)
+
+
+register()
+
+
+# ------------------------------------------------------------------------------------------- one-line messages
+def _fields(node: type) -> dict[str, Any]:
+    return {f.name: f for f in dataclasses.fields(node)}
+
+
+def _subtree(path: str, config: dict[str, Any] | None = None) -> type | None:
+    """The schema of the node at a dotted path (the option's own schema where the config says which it is)."""
+    node: type | None = Config
+    parts = path.split(".") if path else []
+    for i, part in enumerate(parts):
+        if node is None or part not in _fields(node):
+            return None
+        hinted = typing.get_type_hints(node)[part]
+        node = _option_schema(".".join(parts[: i + 1]), config) or (
+            hinted if dataclasses.is_dataclass(hinted) else None
+        )
+    return node
+
+
+def _option_schema(path: str, config: dict[str, Any] | None) -> type | None:
+    """model and pretrain options have schemas of their own: the one for the option the config chose."""
+    if path not in ("model", "pretrain", "task") or not config:
+        return None
+    node = config.get(path) if isinstance(config, dict) else None
+    name = (node or {}).get("algorithm" if path == "pretrain" else "name") if isinstance(node, dict) else None
+    if path == "task":
+        name = "table" if (node or {}).get("loader") == "table" else "task"
+    return SCHEMAS.get((path, f"base_{name}"))
+
+
+def keys_of(path: str, config: dict[str, Any] | None = None) -> list[str]:
+    node = _subtree(path, config)
+    return sorted(_fields(node)) if node else []
+
+
+def unknown_key(key: str, config: dict[str, Any] | None = None) -> str:
+    """The one line for a key no schema has, naming the closest valid key."""
+    parent, _, name = key.rpartition(".")
+    siblings = keys_of(parent, config)
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
+    if close:
+        return f"{key} is not a config key; did you mean {parent + '.' if parent else ''}{close[0]}?"
+    option = _get(config or {}, f"{parent}.name") if parent in ("model", "task") else None
+    where = f"of {parent}={option} " if option else f"of {parent} " if parent else ""
+    listed = ", ".join(siblings[:14]) + (" ..." if len(siblings) > 14 else "")
+    return f"{key} is not a config key {where}(keys: {listed})"
+
+
+TYPE_WORDS = {
+    "Integer": "a whole number",
+    "Float": "a number",
+    "Boolean": "true or false",
+    "bool": "true or false",
+    "String": "text",
+}
+
+
+def _chain(exc: BaseException) -> str:
+    texts, seen = [], set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        texts.append(str(node))
+        node = node.__cause__ or node.__context__
+    return "\n".join(texts)
+
+
+def problem(exc: BaseException, config: dict[str, Any] | None = None) -> str:
+    """One line for a Hydra/OmegaConf composition error: the file, the key, what is wrong, the closest valid key."""
+    if found := schema_problem(exc, config):
+        return found
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    head = lines[0] if lines else type(exc).__name__
+    hint = next((line for line in lines if line.startswith("To append")), "")
+    return head + (f" ({hint[0].lower() + hint[1:]})" if hint else "")
+
+
+def schema_problem(exc: BaseException, config: dict[str, Any] | None = None) -> str | None:
+    """The line for a key the schema lacks, a value of the wrong type or a null where one is needed; else None."""
+    text = _chain(exc)
+    origin = re.search(r"In '([^']+)': ", text)
+    where = f"{origin.group(1)}.yaml: " if origin else ""
+    full_key = re.search(r"full_key: (\S+)", text)
+    override = re.search(r"Could not override '([^']+)'", text)
+    if re.search(r"Key '([^']+)' not in '", text) or override:
+        key = full_key.group(1) if full_key else override.group(1)  # type: ignore[union-attr]
+        if not key.startswith("hydra."):
+            return where + unknown_key(key, config)
+    value = (
+        re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+)", text)
+        or re.search(r"Value '([^']*)' of type '\w+' is incompatible with type hint '([^']+)'", text)
+        or re.search(r"Value '([^']*)' is not a valid (bool)", text)
+    )
+    if value and full_key:
+        wanted = TYPE_WORDS.get(value.group(2), value.group(2))
+        if value.group(2) == "Integer" and re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", value.group(1)):
+            return f"{where}{full_key.group(1)}={value.group(1)} must be a whole number; it is not rounded for you"
+        return f"{where}{full_key.group(1)}={value.group(1)} must be {wanted}"
+    if "is not Optional" in text and full_key:
+        return f"{where}{full_key.group(1)} cannot be null; give it a value"
+    if "Missing mandatory value" in text and full_key:
+        return f"{where}{full_key.group(1)} has no value; set it (e.g. {full_key.group(1)}=...)"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------- ranges
+# Ranges a type cannot say: (lowest, highest) allowed, None for no bound. Checked after composition.
 BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "seed": (0, 2**32 - 1),  # NumPy and TensorFlow seeds
     "trainer.epochs": (1, None),
@@ -66,19 +449,31 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
 POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >= 1
 
 
-def check(config: dict[str, Any], config_dir: Path) -> None:
-    """Raise EmbedlabError for the first key no shipped option has, a value of the wrong type, or out of range."""
-    known = schema(Path(config_dir))
-    _check("", config, known)
+def check(cfg: Any) -> None:
+    """Raise EmbedlabError for a key added with `+key=value` that no schema has, or a value out of its range.
+
+    Types and plain overrides were checked while composing; Hydra's `+` opens the config for one key, so added
+    keys are checked here against the schema each node was composed with.
+    """
+    from omegaconf import DictConfig, OmegaConf
+
+    from embedlab.core.errors import EmbedlabError
+
+    if isinstance(cfg, DictConfig):
+        if extra := _extra_key(cfg, ""):
+            raise EmbedlabError(unknown_key(extra, OmegaConf.to_container(cfg, resolve=False)))  # type: ignore[arg-type]
+        config = OmegaConf.to_container(cfg, resolve=False)
+    else:
+        config = cfg
     for path, (low, high) in BOUNDS.items():
-        value = _get(config, path)
+        value = _get(config, path)  # type: ignore[arg-type]
         if value is None or isinstance(value, bool) or not isinstance(value, int | float):
             continue
         if (low is not None and value < low) or (high is not None and value > high):
             allowed = f"at least {low}" if high is None else f"between {low} and {high}"
             raise EmbedlabError(f"{path}={value} must be {allowed}")
     for path in POSITIVE_LISTS:
-        value = _get(config, path)
+        value = _get(config, path)  # type: ignore[arg-type]
         if value is not None and (
             not isinstance(value, list) or not value or not all(isinstance(v, int) and v >= 1 for v in value)
         ):
@@ -87,16 +482,23 @@ def check(config: dict[str, Any], config_dir: Path) -> None:
             )
 
 
-def unknown_key(key: str, config_dir: Path) -> str:
-    """The one line for an override of a key no shipped option has, naming the closest valid key."""
-    known = schema(Path(config_dir))
-    parent, _, name = key.rpartition(".")
-    siblings = sorted(k.rpartition(".")[2] for k in known if k and k.rpartition(".")[0] == parent)
-    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
-    if close:
-        return f"{key} is not a config key; did you mean {parent + '.' if parent else ''}{close[0]}?"
-    where = f"of {parent} " if parent else ""
-    return f"{key} is not a config key {where}(keys: {', '.join(siblings[:12])}{' ...' if len(siblings) > 12 else ''})"
+def _extra_key(node: Any, prefix: str) -> str | None:
+    """The first key of a schema-typed node that its schema lacks (only `+key=` can put one there)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    kind = OmegaConf.get_type(node)
+    declared = _fields(kind) if kind is not None and dataclasses.is_dataclass(kind) else None
+    for key in node.keys():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if path == "hydra":
+            continue
+        if declared is not None and key not in declared:
+            return path
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            if found := _extra_key(child, path):
+                return found
+    return None
 
 
 def _get(config: dict[str, Any], path: str) -> Any:
@@ -108,56 +510,16 @@ def _get(config: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _check(prefix: str, node: Any, known: dict[str, set[type]]) -> None:
-    for key, value in node.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if path in SKIPPED:
-            continue
-        if path not in known:
-            if prefix in OPEN:
-                continue
-            siblings = [k.rsplit(".", 1)[-1] for k in known if k.rsplit(".", 1)[0] == prefix and "." in k] or [
-                k for k in known if "." not in k
-            ]
-            close = difflib.get_close_matches(str(key), siblings, n=1, cutoff=0.6)
-            hint = f"; did you mean {prefix + '.' if prefix else ''}{close[0]}?" if close else ""
-            where = f" (keys of {prefix}: {', '.join(sorted(set(siblings)))})" if prefix and not close else ""
-            raise EmbedlabError(f"{path} is not a config key{hint}{where}")
-        _check_type(path, value, known[path])
-        if isinstance(value, dict):
-            _check(path, value, known)
-
-
-def _check_type(path: str, value: Any, types: set[type]) -> None:
-    wanted = types - {type(None)}
-    if value is None or not wanted:
-        return
-    if dict in wanted and isinstance(value, dict):
-        return
-    if list in wanted and isinstance(value, list):
-        return
-    if bool in wanted and isinstance(value, bool):
-        return
-    if isinstance(value, bool):
-        raise EmbedlabError(f"{path}={value} must be {_names(wanted)}, not true/false")
-    if int in wanted and isinstance(value, int):
-        return
-    if float in wanted and isinstance(value, int | float):
-        return
-    if int in wanted and isinstance(value, float) and float not in wanted:
-        raise EmbedlabError(f"{path}={value} must be a whole number; it is not rounded for you")
-    if str in wanted and isinstance(value, str):
-        return
-    raise EmbedlabError(f"{path}={value!r} must be {_names(wanted)}")
-
-
-def _names(types: set[type]) -> str:
-    names = {
-        int: "a whole number",
-        float: "a number",
-        str: "text",
-        bool: "true or false",
-        list: "a list",
-        dict: "a mapping",
-    }
-    return " or ".join(names.get(t, t.__name__) for t in sorted(types, key=lambda t: t.__name__))
+def default_of(path: str, config: dict[str, Any]) -> Any:
+    """The schema default of a dotted key (for a config written before the key existed); MISSING if none."""
+    parent, _, name = path.rpartition(".")
+    node = _subtree(parent, config)
+    if node is None or name not in _fields(node):
+        return MISSING
+    spec = _fields(node)[name]
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        value = spec.default_factory()
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return MISSING

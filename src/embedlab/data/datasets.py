@@ -97,7 +97,7 @@ def load_mr(files: dict[str, str], data_dir: Path) -> RawTask:
         pos_lines, neg_lines = read_lines(pos), read_lines(neg)
         origin = f"{pos} + {neg}"
     else:
-        archive = ensure(MR_URL, data_dir / files.get("archive", "kim2014/rt-polaritydata.tar.gz"))
+        archive = ensure(MR_URL, data_dir / files["archive"])
         with tarfile.open(archive) as tar:
             members = {Path(m.name).name: m for m in tar.getmembers()}
             pos_lines, neg_lines = (
@@ -275,7 +275,7 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
     """A user's CSV/TSV/JSONL/Parquet file(s) with configurable text and label columns."""
     splits, origin = {}, {}
     for split in ("train", "dev", "test"):
-        value = cfg.get(f"{split}_path")
+        value = cfg[f"{split}_path"]
         if not value:
             continue
         path = Path(value).expanduser()
@@ -283,7 +283,7 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
             path = Path(data_dir) / path
         if path.is_dir():
             raise EmbedlabError(f"{path} is a folder; set task.{split}_path to a CSV/TSV/JSONL/Parquet file")
-        frame = read_table(path, cfg.get("format"), cfg.get("encoding") or "utf-8")
+        frame = read_table(path, cfg["format"], cfg["encoding"])
         for key in ("text_column", "label_column"):
             if cfg[key] not in frame.columns:
                 raise EmbedlabError(

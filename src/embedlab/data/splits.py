@@ -102,7 +102,7 @@ def subsample(split: Split, size: int | float | None, seed: int) -> Split:
 
 def _fraction(cfg: dict[str, Any], key: str) -> float:
     """task.test_fraction / dev_fraction: 0.1 when unset (null), else exactly what the user gave."""
-    value = cfg.get(key)
+    value = cfg[key]
     return 0.1 if value is None else value
 
 
@@ -128,22 +128,22 @@ def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
     train_raw = raw.splits.get("train") or raw.splits.get("all")
     if train_raw is None or not train_raw[0]:
         raise EmbedlabError(f"{raw.origin.get('train') or raw.origin.get('all')}: no examples found")
-    label_values = cfg.get("label_values") or cfg.get("classes") or sorted({label.strip() for label in train_raw[1]})
+    label_values = cfg["label_values"] or cfg["classes"] or sorted({label.strip() for label in train_raw[1]})
     label_values = tuple(str(v).strip() for v in label_values)
-    names = tuple(str(c) for c in (cfg.get("classes") or label_values))
+    names = tuple(str(c) for c in (cfg["classes"] or label_values))
     if len(names) != len(label_values):
         raise EmbedlabError(f"task.classes has {len(names)} names but task.label_values has {len(label_values)}")
 
     def where(split: str) -> str:
         return raw.origin.get(split) or raw.origin.get("all") or cfg["name"]
 
-    split_seed = int(cfg.get("split_seed", 0))
+    split_seed = int(cfg["split_seed"])
     if "train" in raw.splits:
         train = _to_ids(raw.splits["train"], label_values, where("train"))
         test = _to_ids(raw.splits["test"], label_values, where("test"))
     else:
         everything = _to_ids(raw.splits["all"], label_values, where("all"))
-        if cfg.get("cv_folds"):
+        if cfg["cv_folds"]:
             train, test = cv_fold(everything, int(cfg["cv_folds"]), split_seed, seed)
         else:
             train, test = _holdout(everything, _fraction(cfg, "test_fraction"), split_seed, "test_fraction")
@@ -152,14 +152,14 @@ def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
     else:
         train, dev = _holdout(train, _fraction(cfg, "dev_fraction"), split_seed + 1, "dev_fraction")
 
-    train = subsample(train, cfg.get("train_size"), seed if cfg.get("sample_seed") is None else cfg["sample_seed"])
+    train = subsample(train, cfg["train_size"], seed if cfg["sample_seed"] is None else cfg["sample_seed"])
     present = Counter(train.labels.tolist())
     if not present:
         raise EmbedlabError(
             f"{where('train')}: the training split is empty; give more rows or lower the held-out fractions"
         )
     if len(present) < 2:
-        size = f" (task.train_size={cfg.get('train_size')})" if cfg.get("train_size") is not None else ""
+        size = f" (task.train_size={cfg['train_size']})" if cfg["train_size"] is not None else ""
         raise EmbedlabError(
             f"{where('train')}: the training data{size} has one class only ({names[next(iter(present))]!r}); "
             "a classifier needs at least two"

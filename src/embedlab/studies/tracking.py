@@ -33,11 +33,11 @@ UNREACHABLE = "EMBEDLAB_TRACKING_UNREACHABLE"  # set by a sweep that found its s
 
 def experiment_name(cfg: dict[str, Any], study: str | None) -> str:
     """tracking.experiment, else the study's name, else "embedlab"."""
-    return str(cfg.get("experiment") or study or "embedlab")
+    return str(cfg["experiment"] or study or "embedlab")
 
 
 def tracking_uri(cfg: dict[str, Any], results_dir: Path) -> str:
-    return str(cfg.get("uri") or f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}")
+    return str(cfg["uri"] or f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}")
 
 
 def _client(uri: str, experiment: str, results_dir: Path) -> tuple[Any, str]:
@@ -83,7 +83,7 @@ def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> st
     Returns the warning to show when the tracking server is down: said once by the sweep, whose jobs (which inherit
     its environment) then skip the server quietly.
     """
-    if not cfg.get("mlflow"):
+    if not cfg["mlflow"]:
         return None
     uri = tracking_uri(cfg, results_dir)
     if why := unreachable(uri):
@@ -100,7 +100,7 @@ def log_run(
     cfg: dict[str, Any], results_dir: Path, experiment: str, run_name: str, config: dict[str, Any], out_dir: Path
 ) -> str | None:
     """One MLflow run from a finished run directory; returns its run id, or None (with a warning) on failure."""
-    if not cfg.get("mlflow"):
+    if not cfg["mlflow"]:
         return None
     uri = tracking_uri(cfg, results_dir)
     if os.environ.get(UNREACHABLE) == uri:  # the sweep found it down and said so once

@@ -76,7 +76,7 @@ def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, 
 
 def _avg(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
     pooled = layers.GlobalAveragePooling1D(name="mean_pool")(embedded)
-    return layers.Dropout(cfg.get("dropout", 0.0), seed=seed)(pooled)
+    return layers.Dropout(cfg["dropout"], seed=seed)(pooled)
 
 
 @keras.saving.register_keras_serializable(package="embedlab")
@@ -161,7 +161,7 @@ def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_clas
     main = _embedding(emb, vocab_size, EMBEDDING_LAYER, emb.trainable, mask, seed)
     embedded = main(tokens)
     static = None
-    if cfg.get("multichannel"):
+    if cfg["name"] == "cnn" and cfg["multichannel"]:
         if emb.matrix is None:
             raise EmbedlabError("model.multichannel=true needs pretrained vectors; pick embedding=glove6b or file")
         if emb.mode != "finetune":
@@ -172,7 +172,7 @@ def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_clas
         # Kim's two channels: each filter sees both copies (concatenating features = summing per-channel convolutions).
         embedded = layers.Concatenate(name="channels")([embedded, static(tokens)])
     features = body(tokens, embedded, cfg, seed)
-    constraint = keras.constraints.MaxNorm(cfg["max_norm"]) if cfg.get("max_norm") else None
+    constraint = keras.constraints.MaxNorm(cfg["max_norm"]) if cfg["max_norm"] else None
     outputs = layers.Dense(
         n_classes,
         activation="softmax",

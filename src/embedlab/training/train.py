@@ -152,19 +152,19 @@ def train(
         raise EmbedlabError(f"trainer.optimizer={cfg['optimizer']!r} is not known; use one of {OPTIMIZERS}")
     if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
         raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
-    options = {k: cfg[k] for k in ("rho", "epsilon") if cfg.get(k) is not None and name == "adadelta"}
-    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg.get("sparse_updates", True)), **options)
+    options = {k: cfg[k] for k in ("rho", "epsilon") if cfg[k] is not None and name == "adadelta"}
+    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg["sparse_updates"]), **options)
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=bool(cfg.get("jit_compile", False)),
-        steps_per_execution=int(cfg.get("steps_per_execution") or 1),
+        jit_compile=bool(cfg["jit_compile"]),
+        steps_per_execution=int(cfg["steps_per_execution"]),
     )
     monitor, mode = f"val_{cfg['monitor']}", "min" if cfg["monitor"] == "loss" else "max"
     keep = _keep_best_weights(monitor, mode)
     callbacks = [catch_up_callback(), keep, _epoch_clock()]  # rows catch up before the dev pass and KeepBest
-    if cfg.get("patience"):
+    if cfg["patience"]:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(cfg["patience"])))
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))

@@ -89,7 +89,7 @@ def _resolve(cfg: dict[str, Any], data_dir: Path, download: bool = True) -> tupl
             archive = ensure(IMDB_URL, archive)
         else:
             raise FileNotFoundError(archive)
-        include = bool(cfg.get("include_imdb_train", False))
+        include = bool(cfg["include_imdb_train"])
         # by content, not mtime: a re-copied archive keeps its trained models (hashing 57 MB takes ~0.1 s)
         return _imdb_documents(archive, include), f"imdb|{_digest([archive])}|train={include}"
     if kind in ("text", "gensim"):
@@ -98,13 +98,13 @@ def _resolve(cfg: dict[str, Any], data_dir: Path, download: bool = True) -> tupl
 
             files = [Path(datapath(name)) for name in cfg["files"]]
         else:
-            if not cfg.get("path"):
+            if not cfg["path"]:
                 raise EmbedlabError("corpus=text needs corpus.path=/path/to/file-or-folder")
             root = Path(str(cfg["path"])).expanduser()
             files = _text_files(root if root.is_absolute() else Path(data_dir) / root)
         if not files:
-            raise EmbedlabError(f"corpus.path {cfg.get('path')} holds no .txt or .gz files")
-        per = cfg.get("document_per", "line")
+            raise EmbedlabError(f"corpus.path {cfg['path']} holds no .txt or .gz files")
+        per = cfg["document_per"]
         return _file_documents(files, per), f"files|{_digest(files)}|per={per}"
     raise EmbedlabError(f"corpus.kind={kind!r} is not known; use imdb_unsup, text or gensim")
 
@@ -159,7 +159,7 @@ def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, 
                     tokens += len(words)
                 bar.update(1)
         if tokens == 0:
-            raise EmbedlabError(f"corpus {cfg['name']} is empty: no tokens in {cfg.get('path') or cfg['kind']}")
+            raise EmbedlabError(f"corpus {cfg['name']} is empty: no tokens in {cfg['path'] or cfg['kind']}")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -80,7 +80,7 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
     if kind == "glove6b":
         return glove6b_source(data_dir, int(cfg["dim"]))  # type: ignore[return-value]
     if kind == "file":
-        if not cfg.get("path"):
+        if not cfg["path"]:
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
         return VectorSource(resolve_path(str(cfg["path"]), data_dir))
     raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file or pretrained")
@@ -128,10 +128,10 @@ def prepare_embedding(
     if cfg["source"] == "pretrained":
         source, fmt, info["pretrain"] = pretrained_source(pretraining, data_dir, cache_dir)
     else:
-        source, fmt = vector_source(cfg, data_dir), cfg.get("format", "auto")
-    dim = cfg.get("dim")
+        source, fmt = vector_source(cfg, data_dir), cfg["format"]
+    dim = cfg["dim"]
     vectors = load_pretrained(source, vocab, fmt, int(dim) if dim else None, cache_dir)
-    matrix, coverage, missing = build_matrix(vocab, vectors, cfg.get("oov_init", "uniform_matched"), seed)
+    matrix, coverage, missing = build_matrix(vocab, vectors, cfg["oov_init"], seed)
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
         source,
@@ -150,5 +150,5 @@ def prepare_embedding(
         str(source),
         {"format": vectors.fmt, **info},
         missing,
-        bool(cfg.get("train_missing", False)),
+        bool(cfg["train_missing"]),
     )

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import OmegaConf
 
-from embedlab.core.config import CONFIG_DIR
+from embedlab.core.config import option_config
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
@@ -26,9 +25,9 @@ REFERENCES = ("glove6b", "word2vec", "glove", "fasttext")
 
 
 def _pretrain_cfg(algorithm: str, run_pretrain: dict[str, Any] | None) -> dict[str, Any]:
-    if run_pretrain and run_pretrain.get("algorithm") == algorithm:
+    if run_pretrain and run_pretrain["algorithm"] == algorithm:
         return dict(run_pretrain)  # the run's own settings (a user's overrides included)
-    return OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "pretrain" / f"{algorithm}.yaml"))  # type: ignore[return-value]
+    return option_config("pretrain", algorithm)
 
 
 def find_reference(
