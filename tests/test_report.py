@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from embedlab.studies.report import _html, _shown, answer, p_text, sections
 from embedlab.studies.results import collect
@@ -118,3 +119,20 @@ def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_
     data = browser_data(collect(root), "sst2", k=2)
     assert list(data["words"])[:2] == ["the", "good"]
     assert data["words"]["film"]["neighbours"]["scratch/scratch trained"][0] == "the"
+
+
+def test_the_report_shows_token_coverage_split_on_spaces_and_as_the_task_tokenizes(tmp_path):
+    for seed in (1, 2):
+        folder = run(tmp_path, f"g{seed}", "glove6b", "finetune", seed, 0.83, correct=np.ones(200, dtype=bool))
+        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics.update(coverage_tokens_whitespace=0.9489, coverage_tokens=0.9814 + 0.0001 * seed)
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    run(tmp_path, "s1", "scratch", "scratch", 1, 0.80, correct=np.ones(200, dtype=bool))  # no vectors: no row
+    from embedlab.studies.report import coverage_table
+
+    table = coverage_table(collect(tmp_path))
+    assert len(table) == 1 and table.iloc[0]["coverage_tokens"] == pytest.approx(0.98155)
+    parts = sections(collect(tmp_path), tmp_path, tmp_path / "out")
+    shown = next(p for p in parts if p.title == "How much of the text the pretrained vectors cover").tables[0]
+    assert {"token coverage, split on spaces", "token coverage, task tokenizer"} <= set(shown.columns)
+    assert shown.iloc[0]["token coverage, split on spaces"] == "0.9489"

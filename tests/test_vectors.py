@@ -208,3 +208,33 @@ def test_gensim_test_data_prefix_and_gzip_fasttext_copy(tmp_path):
     )
     emb = prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
     assert emb.dim == 10 and emb.coverage.found == 2
+
+
+def test_token_coverage_before_and_after_splitting_clitics(tmp_path):
+    """Split on spaces, `doesn't` and `work.` have no GloVe row; split as GloVe's corpus was, every token has one."""
+    from embedlab.data.text import Tokenizer
+    from embedlab.vectors.embeddings import token_coverage
+    from embedlab.vectors.files import VectorSource
+
+    path = tmp_path / "v.txt"
+    path.write_text("".join(f"{w} 0.1 0.2 0.3\n" for w in ("it", "does", "n't", "work", ".")))
+    origin = (VectorSource(path), "glove")
+    raw = ["It doesn't work.", "it does"]
+    spaces = token_coverage([Tokenizer(style="whitespace")(t) for t in raw], origin, tmp_path)
+    assert spaces == pytest.approx(3 / 5)  # it, it, does of: it doesn't work. it does
+    assert token_coverage([Tokenizer(style="simple")(t) for t in raw], origin, tmp_path) == 1.0
+    assert token_coverage([Tokenizer(style="kim2014")(t) for t in raw], origin, tmp_path) == 1.0
+
+
+def test_scale_std_rescales_every_row_and_keeps_cosines(tmp_path, kv, vocab):
+    path = tmp_path / "v.txt"
+    kv.save_word2vec_format(str(path), binary=False)
+    loaded = load_pretrained(VectorSource(path), vocab, "word2vec_text")
+    plain, _, missing = build_matrix(vocab, loaded, "uniform_matched", seed=0)
+    scaled, _, _ = build_matrix(vocab, loaded, "uniform_matched", seed=0, scale_std=0.144)
+    found = ~missing & (np.arange(len(vocab)) != 0)
+    assert float(scaled[found].std()) == pytest.approx(0.144 * float(plain[found].std()) / float(loaded.matrix.std()))
+    assert np.allclose(scaled, plain * (0.144 / loaded.matrix.std()), atol=1e-6)  # one factor: cosines unchanged
+    assert not scaled[0].any()  # padding stays zero
+    with pytest.raises(EmbedlabError, match="embedding.scale_std=0 must be positive"):
+        build_matrix(vocab, loaded, "uniform_matched", seed=0, scale_std=0)

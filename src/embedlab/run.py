@@ -30,7 +30,7 @@ from embedlab.core.rundir import (  # noqa: F401 - also their old home
     locked_elsewhere,
     run_lock,
 )
-from embedlab.data.text import FIRST_WORD
+from embedlab.data.text import FIRST_WORD, Tokenizer
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 log = logging.getLogger("embedlab")
@@ -50,7 +50,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, returning its metrics; artefacts go to out_dir."""
     from embedlab.data.datasets import load_raw
     from embedlab.data.splits import prepare
-    from embedlab.data.text import Tokenizer, Vocabulary, sequence_length, unseen_counts
+    from embedlab.data.text import Vocabulary, sequence_length, unseen_counts
     from embedlab.training.baselines import BASELINES
     from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.training.train import evaluate, seed_everything, test_metrics, train
@@ -99,6 +99,8 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "embedding_source": emb.source,
         **data.notes,
         **(emb.coverage.as_dict() if emb.coverage else {}),
+        **whitespace_coverage(emb, data.train.texts, tokenizer, cache_dir),
+        **{k: emb.info[k] for k in ("vectors_std",) if k in emb.info},
     }
     if model_cfg["name"] in BASELINES:
         started_training = time.perf_counter()
@@ -311,6 +313,20 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
     if run_id:
         write_json(out_dir / "tracking.json", {"mlflow_run_id": run_id, "experiment": name})
+
+
+def whitespace_coverage(emb: Any, texts: list[str], tokenizer: Tokenizer, cache_dir: Path) -> dict[str, Any]:
+    """Token coverage of the vectors before tokenization (the training text split on spaces), beside the
+    task tokenizer's `coverage_tokens`: what splitting clitics and punctuation as the vectors' corpus did buys."""
+    if emb.origin is None:
+        return {}
+    from embedlab.vectors.embeddings import token_coverage
+
+    plain = Tokenizer(lowercase=tokenizer.lowercase, style="whitespace")
+    return {
+        "coverage_tokens_whitespace": token_coverage([plain(t) for t in texts], emb.origin, cache_dir),
+        "tokenizer_style": tokenizer.style,
+    }
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

@@ -93,6 +93,7 @@ class Embedding:
     oov_init: str = (
         "uniform_matched"  # words the vectors lack: U(-a, a), a = sqrt(3 var) (Kim 2014) | normal_matched | zeros
     )
+    scale_std: Optional[float] = None  # rescale the rows to this std (cosines unchanged); Kim's word2vec: 0.144
     format: str = "auto"  # auto | glove | word2vec_text | word2vec_bin | fasttext_vec | fasttext_bin
     path: Optional[str] = None  # file only: absolute, relative to the data directory, or gensim-test-data:<name>
 

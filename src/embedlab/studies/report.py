@@ -240,6 +240,15 @@ def _before_after(*metrics: str) -> list[str]:
     return [f"{metric}_{space}" for metric in metrics for space in (INITIAL, TRAINED)]
 
 
+def coverage_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """How much of the training text the pretrained vectors cover: split on spaces, and as the task tokenizes."""
+    table = _cell_means(frame, ["coverage_tokens_whitespace", "coverage_tokens"])
+    if table.empty or "coverage_tokens_whitespace" not in table:
+        return pd.DataFrame()
+    table = table.dropna(subset=["coverage_tokens_whitespace"]).drop(columns=["model"])
+    return table.drop_duplicates().reset_index(drop=True)
+
+
 def intrinsic_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Word-similarity and analogy scores of the run's space before and after training, beside accuracy."""
     metrics = _before_after("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy")
@@ -577,6 +586,8 @@ COLUMN_NAMES = {
     "sentences_per_seed": "sentences",
     "accuracy_source": "accuracy (source)",
     "accuracy_scratch": "accuracy (scratch)",
+    "coverage_tokens_whitespace": "token coverage, split on spaces",
+    "coverage_tokens": "token coverage, task tokenizer",
 }
 
 
@@ -740,6 +751,17 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
                 "on the paired predictions in the bucket. If pretrained vectors help because they place unseen words "
                 "('Himalaya') near seen ones ('Alps'), the difference grows with the unseen count.",
                 [_shown(unseen)],
+            )
+        )
+    coverage = coverage_table(frame)
+    if not coverage.empty:
+        parts.append(
+            Section(
+                "How much of the text the pretrained vectors cover",
+                "Share of the training split's tokens that have a pretrained vector (mean over seeds): the text split "
+                "on spaces, and as the task's tokenizer splits it (clitics and punctuation apart, as the vectors' "
+                "corpus was tokenized: `doesn't` -> `does n't`). Words without a vector start from random rows.",
+                [_shown(coverage)],
             )
         )
     curves = learning_curves(frame)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class EmbeddingInit:
     info: dict[str, Any] = field(default_factory=dict)
     missing_rows: np.ndarray | None = None  # rows the vectors lacked (and <unk>): random init
     train_missing: bool = False  # frozen mode: let only the missing rows learn
+    origin: tuple[VectorSource, str] | None = None  # the vector file and format the rows came from
 
     @property
     def trainable(self) -> bool:
@@ -131,7 +133,8 @@ def prepare_embedding(
         source, fmt = vector_source(cfg, data_dir), cfg["format"]
     dim = cfg["dim"]
     vectors = load_pretrained(source, vocab, fmt, int(dim) if dim else None, cache_dir)
-    matrix, coverage, missing = build_matrix(vocab, vectors, cfg["oov_init"], seed)
+    matrix, coverage, missing = build_matrix(vocab, vectors, cfg["oov_init"], seed, cfg["scale_std"])
+    info["vectors_std"] = round(float(vectors.matrix.std()), 4)  # the file's scale, before any scale_std
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
         source,
@@ -151,4 +154,16 @@ def prepare_embedding(
         {"format": vectors.fmt, **info},
         missing,
         bool(cfg["train_missing"]),
+        (source, fmt),
     )
+
+
+def token_coverage(token_lists: list[list[str]], origin: tuple[VectorSource, str], cache_dir: Path) -> float:
+    """The share of these tokens that the vector file has (its own words or, for fastText .bin, subwords)."""
+    counts = Counter(token for tokens in token_lists for token in tokens)
+    if not counts:
+        return float("nan")
+    source, fmt = origin
+    vocab = Vocabulary.build([list(counts)])
+    found = set(load_pretrained(source, vocab, fmt, None, cache_dir).words)
+    return sum(c for w, c in counts.items() if w in found) / sum(counts.values())

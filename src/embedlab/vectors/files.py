@@ -351,12 +351,14 @@ OOV_INITS = ("uniform_matched", "normal_matched", "zeros")
 
 
 def build_matrix(
-    vocab: Vocabulary, vectors: PretrainedVectors, oov_init: str, seed: int
+    vocab: Vocabulary, vectors: PretrainedVectors, oov_init: str, seed: int, scale_std: float | None = None
 ) -> tuple[np.ndarray, Coverage, np.ndarray]:
     """Row i is the vector of vocabulary word i; padding is zeros; words the file lacks (and <unk>) are random.
 
     `uniform_matched` draws U(-a, a) with a = sqrt(3 * var) so the random rows have the pretrained rows'
     variance (Kim 2014); `normal_matched` draws N(0, std) with the pretrained std; `zeros` leaves them zero.
+    With `scale_std`, the whole table is then multiplied so the pretrained rows have that standard deviation
+    (cosines, neighbours and the random rows' match are unchanged; only the scale the optimiser sees moves).
     Also returns which rows got a random vector (the <unk> row and every word the file lacks).
     """
     if oov_init not in OOV_INITS:
@@ -374,6 +376,10 @@ def build_matrix(
     rows = np.fromiter((vocab.index(w) for w in vectors.words), dtype=np.int64, count=len(vectors.words))
     matrix[rows] = vectors.matrix
     matrix[PAD_ID] = 0.0
+    if scale_std is not None:
+        if scale_std <= 0:
+            raise EmbedlabError(f"embedding.scale_std={scale_std} must be positive (or null to keep the file's scale)")
+        matrix *= np.float32(scale_std / std)
     counts = np.asarray(vocab.counts, dtype=np.float64)
     hit = np.zeros(len(vocab), dtype=bool)
     hit[rows] = True
