@@ -96,11 +96,15 @@ def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
     table.write_text(
         "embedding,mode,paper_model,sst2\nscratch,scratch,CNN-rand,82.7\nglove6b,finetune,CNN-non-static,87.2\n"
     )
-    said = paper_sentences(study(tmp_path / "runs"), table)
+    runs = study(tmp_path / "runs")
+    said = paper_sentences(runs, table)
     assert said == [
         "How far from paper_table2 on **sst2**? CNN-non-static 83.4 vs 87.2 (-3.8, 3 runs); CNN-rand 80.2 vs 82.7 "
         "(-2.5, 3 runs). Largest gap: CNN-non-static -3.8 points."
     ]
+    other = tmp_path / "other_table.csv"  # a study of vectors the paper never used: no sentence, no error
+    other.write_text("embedding,mode,paper_model,sst2\nword2vec_news,frozen,CNN-static,81.0\n")
+    assert paper_sentences(runs, other) == []
 
 
 def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_rows(tmp_path):

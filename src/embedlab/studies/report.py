@@ -445,6 +445,8 @@ def paper_sentences(frame: pd.DataFrame, table: Path) -> list[str]:
         comparison = paper_comparison(frame, table)
     except EmbedlabError:
         return []
+    if comparison.empty:  # no run matches a row of the paper's table (e.g. only vectors the paper never used)
+        return []
     out = []
     for task, group in comparison.groupby("task", sort=True):
         parts = [
