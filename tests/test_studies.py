@@ -185,7 +185,8 @@ def test_studies_compose_to_their_grids(isolated_env):
     from embedlab.core.config import compose
     from embedlab.studies.sweep import count_jobs
 
-    expected = {"seed_question": 78, "learning_curve": 390, "kim2014": 320}  # with the four baseline arms; 8 Kim tasks
+    # seed_question and learning_curve with the four baseline arms; kim2014: 8 tasks x 6 arms x 10 seeds
+    expected = {"seed_question": 78, "learning_curve": 390, "kim2014": 480}
     for name, total in expected.items():
         config = compose([f"experiment={name}"], return_hydra_config=True)
         assert count_jobs(config) == total, name
@@ -193,7 +194,7 @@ def test_studies_compose_to_their_grids(isolated_env):
     narrowed = compose(["experiment=kim2014"], return_hydra_config=True)
     with open_dict(narrowed):  # as `-m experiment=kim2014 task=mr,sst2,trec seed=1,2,3` leaves them
         narrowed.hydra.overrides.task = ["experiment=kim2014", "task=mr,sst2,trec", "seed=1,2,3"]
-    assert count_jobs(narrowed) == 36
+    assert count_jobs(narrowed) == 3 * 6 * 3
 
 
 def test_ray_launcher_config_composes_to_the_ray_plugin(isolated_env):
