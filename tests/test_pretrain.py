@@ -102,7 +102,9 @@ def _request(cache: str, marker: str) -> None:
 
 def test_two_concurrent_requests_train_once(tmp_path):
     marker = tmp_path / "trainings.txt"
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: a forked child of this process (TensorFlow loaded by earlier tests) can segfault when its
+    # garbage collector finalises TensorFlow functions whose runtime threads did not survive the fork (seen in CI)
+    ctx = multiprocessing.get_context("spawn")
     jobs = [ctx.Process(target=_request, args=(str(tmp_path), str(marker))) for _ in range(2)]
     for job in jobs:
         job.start()
