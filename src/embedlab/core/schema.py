@@ -453,19 +453,16 @@ POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >=
 def check(cfg: Any) -> None:
     """Raise EmbedlabError for a key added with `+key=value` that no schema has, or a value out of its range.
 
-    Types and plain overrides were checked while composing; Hydra's `+` opens the config for one key, so added
-    keys are checked here against the schema each node was composed with.
+    `cfg` is a composed DictConfig. Types and plain overrides were checked while composing; Hydra's `+` opens the
+    config for one key, so added keys are checked here against the schema each node was composed with.
     """
-    from omegaconf import DictConfig, OmegaConf
+    from omegaconf import OmegaConf
 
     from embedlab.core.errors import EmbedlabError
 
-    if isinstance(cfg, DictConfig):
-        if extra := _extra_key(cfg, ""):
-            raise EmbedlabError(unknown_key(extra, OmegaConf.to_container(cfg, resolve=False)))  # type: ignore[arg-type]
-        config = OmegaConf.to_container(cfg, resolve=False)
-    else:
-        config = cfg
+    config = OmegaConf.to_container(cfg, resolve=False)
+    if extra := _extra_key(cfg, ""):
+        raise EmbedlabError(unknown_key(extra, config))  # type: ignore[arg-type]
     for path, (low, high) in BOUNDS.items():
         value = _get(config, path)  # type: ignore[arg-type]
         if value is None or isinstance(value, bool) or not isinstance(value, int | float):
