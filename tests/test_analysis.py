@@ -141,6 +141,24 @@ def test_overlap_at_k_and_missing_probes_on_constructed_spaces(tmp_path):
     assert pd.read_csv(tmp_path / "neighbour_overlap.csv", index_col="space").loc["first", "second"] == 0.5
 
 
+def test_neighbours_are_gensims_most_similar_for_every_probe_of_a_space():
+    from gensim.models import KeyedVectors
+
+    from embedlab.analysis.neighbours import neighbour_table
+
+    rng = np.random.default_rng(0)
+    kv = KeyedVectors(vector_size=8)
+    kv.add_vectors([f"w{i}" for i in range(300)], rng.normal(size=(300, 8)).astype(np.float32))
+    probes = ["w0", "w17", "absent", "w299"]
+    table = neighbour_table({"s": kv}, probes, k=7)
+    for probe in ("w0", "w17", "w299"):
+        got = table[table["probe"] == probe].sort_values("rank")
+        expected = kv.most_similar(probe, topn=7)
+        assert got["neighbour"].tolist() == [w for w, _ in expected]
+        np.testing.assert_allclose(got["cosine"], [c for _, c in expected], atol=1e-4)
+    assert bool(table[table["probe"] == "absent"]["missing"].iloc[0])
+
+
 # --- class axis, vocabulary, pooling ---------------------------------------------------------------------------
 
 

@@ -36,41 +36,72 @@ def frequent_words(vocab: Vocabulary, n: int) -> list[str]:
 
 
 def neighbour_table(spaces: dict[str, KeyedVectors], probes: Sequence[str], k: int) -> pd.DataFrame:
-    """One row per (probe, space, rank); a probe missing from a space gets one row saying so."""
+    """One row per (probe, space, rank); a probe missing from a space gets one row saying so.
+
+    The neighbours are gensim's `most_similar(probe, topn=k)` (cosine, the probe itself excluded), computed for all
+    probes of a space in one matrix product instead of one call per probe.
+    """
+    found: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for space, kv in spaces.items():
+        present = [p for p in dict.fromkeys(probes) if p in kv.key_to_index]
+        if not present:
+            continue
+        unit = kv.get_normed_vectors()
+        ids = np.array([kv.key_to_index[p] for p in present])
+        sims = unit[ids] @ unit.T
+        sims[np.arange(len(ids)), ids] = -np.inf
+        top = min(k, len(kv.index_to_key) - 1)
+        best = np.argpartition(-sims, top - 1, axis=1)[:, :top] if top > 0 else np.zeros((len(ids), 0), int)
+        for row, probe in enumerate(present):
+            order = best[row][np.argsort(-sims[row, best[row]], kind="stable")]
+            found[probe, space] = [(kv.index_to_key[i], float(sims[row, i])) for i in order]
     rows = []
     for probe in probes:
-        for space, kv in spaces.items():
-            if probe not in kv.key_to_index:
+        for space in spaces:
+            if (probe, space) not in found:
                 rows.append(
                     {"probe": probe, "space": space, "rank": None, "neighbour": None, "cosine": None, "missing": True}
                 )
                 continue
-            for rank, (word, cos) in enumerate(kv.most_similar(probe, topn=k), start=1):
+            for rank, (word, cos) in enumerate(found[probe, space], start=1):
                 rows.append(
                     {
                         "probe": probe,
                         "space": space,
                         "rank": rank,
                         "neighbour": word,
-                        "cosine": round(float(cos), 4),
+                        "cosine": round(cos, 4),
                         "missing": False,
                     }
                 )
     return pd.DataFrame(rows, columns=["probe", "space", "rank", "neighbour", "cosine", "missing"])
 
 
+def _by_probe(table: pd.DataFrame) -> dict[tuple[str, str], list[tuple[str, float]] | None]:
+    """(probe, space) -> its neighbours in rank order with their cosines, or None when the space lacks the probe."""
+    cells: dict[tuple[str, str], list[tuple[str, float]] | None] = {}
+    ordered = table.sort_values(["rank"], kind="stable", na_position="first")
+    for probe, space, word, cosine, missing in ordered[["probe", "space", "neighbour", "cosine", "missing"]].itertuples(
+        index=False
+    ):
+        if bool(missing):
+            cells[probe, space] = None
+        else:
+            cells.setdefault((probe, space), [])
+            cells[probe, space].append((word, cosine))  # type: ignore[union-attr]
+    return cells
+
+
 def neighbour_markdown(table: pd.DataFrame, spaces: Sequence[str]) -> str:
     """Side by side: one line per probe, one column per space, neighbours in rank order."""
+    cells = _by_probe(table)
     lines = ["| probe | " + " | ".join(spaces) + " |", "|---|" + "---|" * len(spaces)]
-    for probe, group in table.groupby("probe", sort=False):
-        cells = []
+    for probe in dict.fromkeys(table["probe"]):
+        row = []
         for space in spaces:
-            part = group[group["space"] == space]
-            if part.empty or bool(part["missing"].iloc[0]):
-                cells.append("*(missing)*")
-            else:
-                cells.append(", ".join(part.sort_values("rank")["neighbour"].astype(str)))
-        lines.append(f"| **{probe}** | " + " | ".join(cells) + " |")
+            found = cells.get((probe, space))
+            row.append("*(missing)*" if not found else ", ".join(str(word) for word, _ in found))
+        lines.append(f"| **{probe}** | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -92,18 +123,16 @@ def neighbour_html(title: str, table: pd.DataFrame, spaces: Sequence[str], overl
     from html import escape
 
     head = "".join(f"<th>{escape(s)}</th>" for s in spaces)
+    by_probe = _by_probe(table)
     rows = []
-    for probe, group in table.groupby("probe", sort=False):
+    for probe in dict.fromkeys(table["probe"]):
         cells = []
         for space in spaces:
-            part = group[group["space"] == space]
-            if part.empty or bool(part["missing"].iloc[0]):
+            found = by_probe.get((probe, space))
+            if not found:
                 cells.append('<td class="missing">(missing)</td>')
             else:
-                words = [
-                    f'<span title="{c:.3f}">{escape(str(w))}</span>'
-                    for w, c in part.sort_values("rank")[["neighbour", "cosine"]].itertuples(index=False)
-                ]
+                words = [f'<span title="{c:.3f}">{escape(str(w))}</span>' for w, c in found]
                 cells.append("<td>" + ", ".join(words) + "</td>")
         rows.append(f"<tr><th>{escape(str(probe))}</th>{''.join(cells)}</tr>")
     grid = "".join(
