@@ -394,7 +394,40 @@ SPEED_RUNS = [
     ("avg_sst2", ["task=sst2", "model=avg"], (1, 2, 3)),
     ("avg_clickbait", ["task=clickbait", "model=avg"], (1, 2, 3)),
 ]
-SPEED_VOCABS = (5_000, 20_000, 80_000)  # IMDB has 71,879 words at min_count 1: the last point is all of them
+SPEED_VOCABS = (5_000, 20_000, 80_000)
+WARM_GRID = ["task=sst2", "model=cnn", "+arm=scratch,glove6b_finetune", "seed=1,2"]  # as a study runs: analysis on
+
+
+def run_ends(sweep_dir: Path) -> list[tuple[float, dict[str, Any]]]:
+    """(when the run's last file was written, its metrics) for each finished run of a sweep, in that order."""
+    ends = []
+    for metrics in sweep_dir.rglob("metrics.json"):
+        folder = metrics.parent
+        if (folder / "config.yaml").exists():
+            last = max(f.stat().st_mtime for f in folder.rglob("*") if f.is_file())
+            ends.append((last, json.loads(metrics.read_text())))
+    return sorted(ends, key=lambda pair: pair[0])
+
+
+def outside_training(ends: list[tuple[float, dict[str, Any]]]) -> list[float]:
+    """Per run after the first: the time from the previous run's last write to its own, less its training."""
+    return [end - before - m["train_seconds"] for (before, _), (end, m) in zip(ends[:-1], ends[1:], strict=True)]
+
+
+def warm_worker(code: Path | None, tmp: Path) -> dict[str, Any]:
+    """Everything outside training per run once a sweep's worker is warm: one worker (joblib, 1 job) runs a
+    4-run grid in order with analysis and tracking as in a study; the first run (imports, tracing) is left out."""
+    sweep_dir = tmp / f"warm-{time.time_ns()}"
+    env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(tmp / "warm-results"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if code is not None:
+        env.update(PYTHONPATH=str(code / "src"), EMBEDLAB_ROOT=str(code))
+    cmd = [sys.executable, "-m", "embedlab.run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]
+    subprocess.run([*cmd, *WARM_GRID, f"hydra.sweep.dir={sweep_dir}"], env=env, check=True, capture_output=True)
+    ends = run_ends(sweep_dir)
+    return {
+        "outside_training_seconds": spread(outside_training(ends)),
+        "runs": len(ends),
+    }  # IMDB has 71,879 words at min_count 1: the last point is all of them
 
 
 def bench_speed(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -433,6 +466,10 @@ def bench_speed(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             row["fasttext_seconds_per_epoch"] = per_epoch
             for version in versions:
                 row[version]["epoch_vs_fasttext"] = row[version]["seconds_per_epoch"]["median"] / per_epoch
+        out["warm_worker"] = {}
+        for version, (code, _) in list(versions.items())[:2]:
+            log(f"speed: a warm sweep worker, {version}")
+            out["warm_worker"][version] = warm_worker(code, tmp)
         scaling: dict[str, Any] = {v: [] for v in versions}
         for cap in SPEED_VOCABS:
             for version, (code, extra) in versions.items():
@@ -686,6 +723,17 @@ def markdown(report: dict[str, Any]) -> str:
                     f"{v['outside_training_seconds']['median']:.1f} | {ratio:.2f}x |"
                 )
         lines.append("")
+        if "warm_worker" in s:
+            lines.append(
+                "Everything outside training per run in a warm sweep worker (SST-2 CNN, analysis and tracking on, "
+                "median s): "
+                + ", ".join(
+                    f"{version} {w['outside_training_seconds']['median']:.1f} s "
+                    f"({w['outside_training_seconds']['min']:.1f}-{w['outside_training_seconds']['max']:.1f})"
+                    for version, w in s["warm_worker"].items()
+                )
+            )
+            lines.append("")
         lines.append(
             "IMDB avg, time per epoch vs vocabulary size (exponent of V): "
             + ", ".join(f"{version} V^{v['exponent']:.2f}" for version, v in s["imdb_vocab"].items())

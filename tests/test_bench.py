@@ -41,3 +41,23 @@ def test_spread_and_child_measure_a_real_process():
     with pytest.raises(RuntimeError, match="failed"):
         bench.child([sys.executable, "-c", "raise SystemExit(3)"])
     assert np.isfinite(seconds)
+
+
+def test_outside_training_is_the_gap_between_run_ends_less_training(tmp_path):
+    import json
+    import os
+
+    from bench import outside_training, run_ends
+
+    for number, (end, train) in enumerate([(100.0, 9.0), (112.5, 10.0), (130.0, 14.0)]):
+        folder = tmp_path / f"{number}_run"
+        folder.mkdir()
+        (folder / "config.yaml").write_text("seed: 1\n")
+        (folder / "metrics.json").write_text(json.dumps({"train_seconds": train}))
+        for name in ("config.yaml", "metrics.json"):
+            os.utime(folder / name, (end - 1, end - 1 if name == "config.yaml" else end))
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "metrics.json").write_text("{}")  # not a run: no config.yaml beside it
+    ends = run_ends(tmp_path)
+    assert [e for e, _ in ends] == [100.0, 112.5, 130.0]
+    assert outside_training(ends) == [2.5, 3.5]
