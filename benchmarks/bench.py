@@ -82,12 +82,9 @@ def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
         return seconds, int(hwm.read_text()) / 1024, process.stdout
 
 
-def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) -> tuple[dict[str, Any], float, float]:
-    """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB.
-
-    code: a checkout of another commit whose src/, configs and presets the run uses instead of this one's.
-    """
-    run_dir = results / f"run-{time.time_ns()}"
+def run_env(results: Path, code: Path | None) -> dict[str, str]:
+    """The environment of an embedlab child writing below `results`; with `code`, that checkout's src/, configs
+    and presets instead of this one's."""
     env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
     if code is not None:
         env.update(
@@ -97,8 +94,17 @@ def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) 
                 next(d for d in (code / "src/embedlab/experiments", code / "experiments") if d.is_dir())
             ),
         )
+    return env
+
+
+def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) -> tuple[dict[str, Any], float, float]:
+    """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB.
+
+    code: a checkout of another commit whose src/, configs and presets the run uses instead of this one's.
+    """
+    run_dir = results / f"run-{time.time_ns()}"
     cmd = [sys.executable, "-m", "embedlab.run", *overrides, *QUIET, f"hydra.run.dir={run_dir}"]
-    seconds, peak, _ = child(cmd, env)
+    seconds, peak, _ = child(cmd, run_env(results, code))
     return json.loads((run_dir / "metrics.json").read_text()), seconds, peak
 
 
@@ -418,10 +424,8 @@ def warm_worker(code: Path | None, tmp: Path) -> dict[str, Any]:
     """Everything outside training per run once a sweep's worker is warm: one worker (joblib, 1 job) runs a
     4-run grid in order with analysis and tracking as in a study; the first run (imports, tracing) is left out."""
     sweep_dir = tmp / f"warm-{time.time_ns()}"
-    env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(tmp / "warm-results"), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if code is not None:
-        env.update(PYTHONPATH=str(code / "src"), EMBEDLAB_ROOT=str(code))
     cmd = [sys.executable, "-m", "embedlab.run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]
+    env = run_env(tmp / "warm-results", code)
     subprocess.run([*cmd, *WARM_GRID, f"hydra.sweep.dir={sweep_dir}"], env=env, check=True, capture_output=True)
     ends = run_ends(sweep_dir)
     return {

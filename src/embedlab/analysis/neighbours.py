@@ -77,9 +77,13 @@ def neighbour_table(spaces: dict[str, KeyedVectors], probes: Sequence[str], k: i
     return pd.DataFrame(rows, columns=["probe", "space", "rank", "neighbour", "cosine", "missing"])
 
 
-def _by_probe(table: pd.DataFrame) -> dict[tuple[str, str], list[tuple[str, float]] | None]:
-    """(probe, space) -> its neighbours in rank order with their cosines, or None when the space lacks the probe."""
-    cells: dict[tuple[str, str], list[tuple[str, float]] | None] = {}
+Cells = dict[tuple[str, str], list[tuple[str, float]] | None]
+
+
+def _by_probe(table: pd.DataFrame) -> Cells:
+    """(probe, space) -> its neighbours in rank order with their cosines, or None when the space lacks the probe:
+    the table as the markdown and HTML pages read it, built once for both."""
+    cells: Cells = {}
     ordered = table.sort_values(["rank"], kind="stable", na_position="first")
     for probe, space, word, cosine, missing in ordered[["probe", "space", "neighbour", "cosine", "missing"]].itertuples(
         index=False
@@ -92,11 +96,10 @@ def _by_probe(table: pd.DataFrame) -> dict[tuple[str, str], list[tuple[str, floa
     return cells
 
 
-def neighbour_markdown(table: pd.DataFrame, spaces: Sequence[str]) -> str:
+def neighbour_markdown(cells: Cells, probes: Sequence[str], spaces: Sequence[str]) -> str:
     """Side by side: one line per probe, one column per space, neighbours in rank order."""
-    cells = _by_probe(table)
     lines = ["| probe | " + " | ".join(spaces) + " |", "|---|" + "---|" * len(spaces)]
-    for probe in dict.fromkeys(table["probe"]):
+    for probe in dict.fromkeys(probes):
         row = []
         for space in spaces:
             found = cells.get((probe, space))
@@ -118,23 +121,24 @@ def overlap_at_k(table: pd.DataFrame, spaces: Sequence[str], k: int) -> pd.DataF
     return matrix
 
 
-def neighbour_html(title: str, table: pd.DataFrame, spaces: Sequence[str], overlap: pd.DataFrame, k: int) -> str:
+def neighbour_html(
+    title: str, cells: Cells, probes: Sequence[str], spaces: Sequence[str], overlap: pd.DataFrame, k: int
+) -> str:
     """A self-contained page: neighbours side by side (cosine on hover), then the overlap matrix."""
     from html import escape
 
     head = "".join(f"<th>{escape(s)}</th>" for s in spaces)
-    by_probe = _by_probe(table)
     rows = []
-    for probe in dict.fromkeys(table["probe"]):
-        cells = []
+    for probe in dict.fromkeys(probes):
+        tds = []
         for space in spaces:
-            found = by_probe.get((probe, space))
+            found = cells.get((probe, space))
             if not found:
-                cells.append('<td class="missing">(missing)</td>')
+                tds.append('<td class="missing">(missing)</td>')
             else:
                 words = [f'<span title="{c:.3f}">{escape(str(w))}</span>' for w, c in found]
-                cells.append("<td>" + ", ".join(words) + "</td>")
-        rows.append(f"<tr><th>{escape(str(probe))}</th>{''.join(cells)}</tr>")
+                tds.append("<td>" + ", ".join(words) + "</td>")
+        rows.append(f"<tr><th>{escape(str(probe))}</th>{''.join(tds)}</tr>")
     grid = "".join(
         f"<tr><th>{escape(a)}</th>"
         + "".join(f"<td>{'' if pd.isna(overlap.loc[a, b]) else f'{overlap.loc[a, b]:.2f}'}</td>" for b in spaces)
@@ -164,7 +168,8 @@ def write_neighbour_report(
     overlap = overlap_at_k(table, list(spaces), k)
     table.to_csv(Path(out_dir) / "neighbours.csv", index=False)
     overlap.to_csv(Path(out_dir) / "neighbour_overlap.csv", index_label="space")
-    body = neighbour_markdown(table, list(spaces))
+    cells = _by_probe(table)
+    body = neighbour_markdown(cells, probes, list(spaces))
     names = list(spaces)
     grid = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for a in names:
@@ -176,5 +181,5 @@ def write_neighbour_report(
         + "\n".join(grid)
         + "\n"
     )
-    (Path(out_dir) / "neighbours.html").write_text(neighbour_html(title, table, list(spaces), overlap, k))
+    (Path(out_dir) / "neighbours.html").write_text(neighbour_html(title, cells, probes, list(spaces), overlap, k))
     return overlap

@@ -59,12 +59,11 @@ def text_lengths(x: np.ndarray) -> np.ndarray:
     return (x != PAD_ID).sum(axis=1)
 
 
-def _slices(x: np.ndarray, y: np.ndarray, batches: list[np.ndarray], min_len: int) -> Any:
+def _slices(x: np.ndarray, y: np.ndarray, lengths: np.ndarray, batches: list[np.ndarray], min_len: int) -> Any:
     """A function from a batch number to that batch, padded to its own longest text (at least min_len): a slice
     of one index array gathered from x and y inside TensorFlow, so no Python runs per batch."""
     import tensorflow as tf
 
-    lengths = text_lengths(x)
     order = np.concatenate(batches).astype(np.int64) if batches else np.zeros(0, np.int64)
     sizes = np.array([len(batch) for batch in batches], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -106,7 +105,7 @@ def _train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, min
     lengths = text_lengths(x)
     plans = [batch_plan(lengths, batch_size, seed, epoch) for epoch in range(epochs)]
     per_epoch = len(plans[0])
-    batch = _slices(x, y, [b for plan in plans for b in plan], min_len)
+    batch = _slices(x, y, lengths, [b for plan in plans for b in plan], min_len)
     counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
     started = tf.data.Dataset.range(1).map(lambda _: counter.assign_add(1) - 1)  # once per new iterator
     ds = started.flat_map(lambda epoch: tf.data.Dataset.range(per_epoch).map(lambda i: batch(epoch * per_epoch + i)))
@@ -117,8 +116,9 @@ def _eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, min_len: int) -
     """Length-sorted batches in order, the same each time it is iterated (dev pass, test, predictions)."""
     import tensorflow as tf
 
-    batches = batch_plan(text_lengths(x), batch_size, None, 0)
-    return _pipeline(tf.data.Dataset.range(len(batches)).map(_slices(x, y, batches, min_len)))
+    lengths = text_lengths(x)
+    batches = batch_plan(lengths, batch_size, None, 0)
+    return _pipeline(tf.data.Dataset.range(len(batches)).map(_slices(x, y, lengths, batches, min_len)))
 
 
 def _keep_best_weights(monitor: str, mode: str) -> Any:
