@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,7 @@ def test_two_sweeps_into_one_study_folder_at_once_lose_nothing(isolated_env, tmp
 
 def test_a_run_directory_locked_by_a_live_process_is_left_to_it(tmp_path):
     from embedlab.run import locked_elsewhere, run_lock
+    from embedlab.studies.sweep import job_status
 
     assert not locked_elsewhere(tmp_path)
     holder = subprocess.Popen(
@@ -157,10 +159,18 @@ def test_a_run_directory_locked_by_a_live_process_is_left_to_it(tmp_path):
         assert locked_elsewhere(tmp_path)
         with run_lock(tmp_path) as held:
             assert not held
+        # A sweep whose job found the run taken reads its status while the holder may not have written one yet
+        # (it takes the lock first): left to the holder, not a failure without a record.
+        assert job_status(tmp_path, time.time()) == "elsewhere"
+        (tmp_path / "metrics.json").write_text(json.dumps({"status": "failed", "error": "earlier attempt"}))
+        assert job_status(tmp_path, time.time()) == "elsewhere"  # the holder is retrying it
     finally:
         holder.kill()
         holder.wait()
     assert not locked_elsewhere(tmp_path)  # a killed holder frees the directory
+    assert job_status(tmp_path, time.time()) == "failed"
+    (tmp_path / "metrics.json").unlink()
+    assert job_status(tmp_path, time.time()) == "broken"
 
 
 def test_cross_validation_folds_partition_the_data_by_seed():

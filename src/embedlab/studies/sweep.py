@@ -94,14 +94,16 @@ def read_status(run_dir: Path) -> dict[str, Any] | None:
 def job_status(run_dir: Path, job_started: float, payload: dict[str, Any] | None = None) -> str:
     """completed | skipped (completed before this job began) | failed | elsewhere | incomplete | broken."""
     payload = payload if payload is not None else read_status(run_dir)
+    status = payload.get("status") if payload is not None else None
+    if status == "completed":
+        return "skipped" if (run_dir / STATUS_FILE).stat().st_mtime < job_started else "completed"
+    # Another sweep's live run holds the directory: left to it, whatever its status file says so far. It may not
+    # have written one yet (it takes the lock, then checks the config and earlier attempts, then writes "running"),
+    # or hold an earlier attempt's "failed" it is about to retry.
+    if locked_elsewhere(run_dir):
+        return "elsewhere"
     if payload is None:
         return "broken"
-    status = payload.get("status")
-    path = run_dir / STATUS_FILE
-    if status == "completed":
-        return "skipped" if path.stat().st_mtime < job_started else "completed"
-    if status == "running" and locked_elsewhere(run_dir):
-        return "elsewhere"
     return status if status == "failed" else "incomplete"
 
 
