@@ -343,6 +343,7 @@ def test_references_on_disk_are_loaded_and_absent_ones_reported(tmp_path, rng):
         "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in rows.items())
     )
     corpus = {"name": "imdb_unsup", "kind": "imdb_unsup", "archive": "imdb/aclImdb_v1.tar.gz", "tokenizer": {}}
+    corpus["task_train"] = False
     spaces, origin = load_references(
         ["glove6b", "word2vec"], vocab, tmp_path, tmp_path / "cache", corpus, None, glove6b_dim=50
     )

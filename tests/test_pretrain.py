@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,9 +173,6 @@ def test_bad_parameters_are_errors(tmp_path, override, message):
 
 
 def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
-    import subprocess
-    import sys
-
     ok = subprocess.run(
         [sys.executable, "-m", "embedlab.vectors.pretrain", "corpus=smoke", "pretrain=glove", *FAST],
         env=isolated_env,
@@ -210,3 +209,44 @@ def test_task_run_with_embedlab_trained_vectors(isolated_env, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["vocab_from_subwords"] > 0
     assert json.loads((run_dir / "pretrain.json").read_text())["algorithm"] == "fasttext"
+
+
+def test_a_task_train_corpus_is_the_corpus_then_exactly_the_runs_training_split(tmp_path, monkeypatch):
+    corpus, params = settings("word2vec", *FAST, "corpus.task_train=true")
+    split = [["the", "alps", "zzfold1"], ["himalaya", "zzfold1", "."]] * 5  # as the task tokenized it
+    with pytest.raises(EmbedlabError, match="task_train=true: it includes a task's training split"):
+        pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path)  # embedlab pretrain has no split to add
+    assert pretrain.find_pretrained(corpus, params, tmp_path, tmp_path) is None
+    model = pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path, split)
+    report = json.loads((model.folder / pretrain.REPORT_FILE).read_text())
+    base_corpus, _ = settings("word2vec", *FAST)
+    files = {p.read_text().count("\n"): p for p in (tmp_path / "corpora").glob("smoke-*.txt")}
+    own, with_split = files[min(files)], files[max(files)]
+    assert with_split.read_text() == own.read_text() + "".join(" ".join(t) + "\n" for t in split)
+    assert report["corpus_task_train"] is True and report["corpus_documents"] == min(files) + len(split)
+    kv = KeyedVectors.load_word2vec_format(str(model.vectors), binary=True)
+    assert "zzfold1" in kv  # a word only the training split has
+    assert pretrain.find_pretrained(corpus, params, tmp_path, tmp_path, split).folder == model.folder
+    monkeypatch.setattr(pretrain, "_train_into", lambda *a: pytest.fail("trained again"))
+    assert pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path, split).folder == model.folder
+    other_fold = [["the", "alps", "zzfold2"], ["himalaya", "zzfold2", "."]] * 5
+    assert pretrain.find_pretrained(corpus, params, tmp_path, tmp_path, other_fold) is None  # its own model
+    assert pretrain.find_pretrained(base_corpus, params, tmp_path, tmp_path) is None  # the plain corpus: not trained
+
+
+def test_a_run_pretrains_on_the_corpus_and_its_own_training_split(isolated_env, tmp_path):
+    args = ["task=smoke", "embedding=word2vec", "corpus=smoke", "corpus.task_train=true", *FAST]
+    proc = run_cli([*args, "embedding.mode=finetune", "model.filters=8", "trainer.epochs=1"], isolated_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (tmp_path / "results/runs").iterdir()
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert json.loads((run_dir / "pretrain.json").read_text())["corpus_task_train"] is True
+    refused = subprocess.run(
+        [sys.executable, "-m", "embedlab.vectors.pretrain", "pretrain=word2vec", *args[2:]],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "embedlab: error: corpus smoke has task_train=true" in refused.stderr

@@ -84,6 +84,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         pretraining = (
             OmegaConf.to_container(cfg.corpus, resolve=True),
             OmegaConf.to_container(cfg.pretrain, resolve=True),
+            tokens["train"],  # for corpus.task_train: the training split, never dev or test
         )
     emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
     if "pretrain" in emb.info:
@@ -270,6 +271,7 @@ def analyse(
         OmegaConf.to_container(cfg.corpus, resolve=True),  # type: ignore[arg-type]
         OmegaConf.to_container(cfg.pretrain, resolve=True) if cfg.embedding.source == "pretrained" else None,  # type: ignore[arg-type]
         int(acfg["glove6b_dim"]),
+        train_tokens,  # a corpus with task_train is this training split's
     )
     loading = time.perf_counter() - started
     spaces = [Space.full(TRAINED, trained), Space.full(INITIAL, initial), *references]

@@ -164,6 +164,9 @@ class Corpus:
     kind: str = MISSING  # imdb_unsup | gensim | text
     archive: Optional[str] = None  # imdb_unsup: aclImdb_v1.tar.gz under the data directory
     include_imdb_train: bool = False  # imdb_unsup: true adds the 25,000 labelled training reviews (their text only)
+    # true adds the text of the run's own training split (as the task tokenizes it; never its dev or test split):
+    # one pretraining per task and fold, trained by the first run that needs it and cached by content
+    task_train: bool = False
     files: list[str] = _list()  # gensim: test-data files shipped in the gensim wheel
     path: Optional[str] = None  # text: a .txt/.gz file or a folder of them
     document_per: str = "line"  # text: line | file

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import logging
 import os
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,30 @@ def _digest(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _resolve(cfg: dict[str, Any], data_dir: Path, download: bool = True) -> tuple[Iterator[str], str]:
-    """The document stream and a fingerprint of its content (so a changed corpus gets a new key)."""
+TaskText = Sequence[Sequence[str]]  # a run's training split, tokenized as its task tokenizes it
+
+
+def _resolve(
+    cfg: dict[str, Any], data_dir: Path, download: bool = True, task_text: TaskText | None = None
+) -> tuple[Iterator[str | Sequence[str]], str]:
+    """The document stream (text, or a task's token lists) and a fingerprint of its content, so a changed corpus
+    gets a new key; with task_train, the run's training split follows the corpus' own documents."""
+    documents, fingerprint = _own_documents(cfg, data_dir, download)
+    if not cfg["task_train"]:
+        return documents, fingerprint
+    if task_text is None:
+        raise EmbedlabError(
+            f"corpus {cfg['name']} has task_train=true: it includes a task's training split, so the run that uses "
+            "it trains it (embedlab pretrain cannot); or set corpus.task_train=false"
+        )
+    digest = hashlib.sha256()
+    for tokens in task_text:
+        digest.update(" ".join(tokens).encode("utf-8"))
+        digest.update(b"\n")
+    return itertools.chain(documents, task_text), f"{fingerprint}|task_train={digest.hexdigest()}"
+
+
+def _own_documents(cfg: dict[str, Any], data_dir: Path, download: bool) -> tuple[Iterator[str], str]:
     kind = cfg["kind"]
     if kind == "imdb_unsup":
         archive = Path(data_dir) / cfg["archive"]
@@ -124,22 +147,29 @@ def _cached(path: Path, meta: Path, key: str) -> TokenizedCorpus | None:
     return None
 
 
-def cached_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus | None:
+def cached_corpus(
+    cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
+) -> TokenizedCorpus | None:
     """The tokenized corpus if it is already cached; never downloads or tokenizes (for looking up references)."""
     try:
-        _, fingerprint = _resolve(cfg, data_dir, download=False)
+        _, fingerprint = _resolve(cfg, data_dir, download=False, task_text=task_text)
     except (FileNotFoundError, EmbedlabError):
         return None
     key, path, meta = _cache_paths(cfg, fingerprint, tokenizer, cache_dir)
     return _cached(path, meta, key)
 
 
-def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path) -> TokenizedCorpus:
+def tokenized_corpus(
+    cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
+) -> TokenizedCorpus:
     """Tokenize the corpus once (streamed, written to a temporary name, then renamed) and reuse it after."""
-    documents, fingerprint = _resolve(cfg, data_dir)
+    documents, fingerprint = _resolve(cfg, data_dir, task_text=task_text)
     key, path, meta = _cache_paths(cfg, fingerprint, tokenizer, cache_dir)
     if (found := _cached(path, meta, key)) is not None:
         return found
+    if cfg["task_train"]:  # the corpus' own documents as tokenized once for every fold, then the task's
+        base = tokenized_corpus({**cfg, "task_train": False}, tokenizer, data_dir, cache_dir)
+        documents = itertools.chain(LineCorpus(base.path), task_text or ())
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
@@ -151,7 +181,7 @@ def tokenized_corpus(cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, 
             tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar,
         ):
             for text in documents:
-                words = tokenizer(text)
+                words = tokenizer(text) if isinstance(text, str) else list(text)  # a task's tokens stay its own
                 if words:
                     out.write(" ".join(words))
                     out.write("\n")

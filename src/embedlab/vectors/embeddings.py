@@ -88,15 +88,19 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
     raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file or pretrained")
 
 
+Pretraining = tuple[dict[str, Any], dict[str, Any], Any]  # corpus and pretrain config, the run's tokenized train split
+
+
 def pretrained_source(
-    pretraining: tuple[dict[str, Any], dict[str, Any]] | None, data_dir: Path, cache_dir: Path
+    pretraining: Pretraining | None, data_dir: Path, cache_dir: Path
 ) -> tuple[VectorSource, str, dict[str, Any]]:
     """Vectors embedlab trains itself: the cached model for (corpus, pretrain), trained on first use."""
     from embedlab.vectors.pretrain import ensure_pretrained
 
     if pretraining is None:
         raise EmbedlabError("embedding.source=pretrained needs the corpus and pretrain config groups")
-    model = ensure_pretrained(*pretraining, data_dir, cache_dir)
+    corpus_cfg, pretrain_cfg, task_text = pretraining
+    model = ensure_pretrained(corpus_cfg, pretrain_cfg, data_dir, cache_dir, task_text)
     return VectorSource(model.vectors), model.fmt, model.report
 
 
@@ -106,7 +110,7 @@ def prepare_embedding(
     data_dir: Path,
     cache_dir: Path,
     seed: int,
-    pretraining: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    pretraining: Pretraining | None = None,
 ) -> EmbeddingInit:
     mode = cfg["mode"]
     if mode not in MODES:

@@ -25,7 +25,7 @@ from embedlab.core.config import CONFIG_DIR, export_locations
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
-from embedlab.vectors.corpora import LineCorpus, TokenizedCorpus, tokenized_corpus
+from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, tokenized_corpus
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,7 @@ def _train_into(
         "algorithm": cfg["algorithm"],
         "params": cfg,
         "corpus": corpus_cfg["name"],
+        "corpus_task_train": bool(corpus_cfg["task_train"]),  # the run's training split appended
         "corpus_key": corpus.key,
         "corpus_documents": corpus.documents,
         "corpus_tokens": corpus.tokens,
@@ -218,13 +219,19 @@ def _pretrained(folder: Path, algorithm: str) -> Pretrained:
 
 
 def find_pretrained(
-    corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
+    corpus_cfg: dict[str, Any],
+    pretrain_cfg: dict[str, Any],
+    data_dir: Path,
+    cache_dir: Path,
+    task_text: TaskText | None = None,
 ) -> Pretrained | None:
     """The cached model for these settings if it was trained already; never trains (for reference spaces)."""
     from embedlab.vectors.corpora import cached_corpus
 
     _check(pretrain_cfg)
-    corpus = cached_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    if corpus_cfg["task_train"] and task_text is None:
+        return None
+    corpus = cached_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir, task_text)
     if corpus is None:
         return None
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
@@ -232,13 +239,18 @@ def find_pretrained(
 
 
 def ensure_pretrained(
-    corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], data_dir: Path, cache_dir: Path
+    corpus_cfg: dict[str, Any],
+    pretrain_cfg: dict[str, Any],
+    data_dir: Path,
+    cache_dir: Path,
+    task_text: TaskText | None = None,
 ) -> Pretrained:
-    """The cached model for these settings, training it first if needed; concurrent callers train it once."""
+    """The cached model for these settings, training it first if needed; concurrent callers train it once.
+    task_text: the run's tokenized training split, for a corpus with task_train."""
     from filelock import FileLock
 
     _check(pretrain_cfg)
-    corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir, task_text)
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
     root = folder.parent
     root.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ def find_reference(
     corpus_cfg: dict[str, Any] | None,
     run_pretrain: dict[str, Any] | None,
     glove6b_dim: int,
+    task_text: Any = None,
 ) -> tuple[VectorSource, str, str] | None:
     """(source, format, description) of a reference that is on disk, or None."""
     from embedlab.vectors.embeddings import glove6b_source
@@ -49,10 +50,11 @@ def find_reference(
         return (source, "glove", f"GloVe 6B {glove6b_dim}d ({source})") if source else None
     if corpus_cfg is None:
         return None
-    model = find_pretrained(corpus_cfg, _pretrain_cfg(name, run_pretrain), data_dir, cache_dir)
+    model = find_pretrained(corpus_cfg, _pretrain_cfg(name, run_pretrain), data_dir, cache_dir, task_text)
     if model is None:
         return None
-    return VectorSource(model.vectors), model.fmt, f"{name} trained by embedlab on {corpus_cfg['name']}"
+    corpus = corpus_cfg["name"] + (" + this training split" if corpus_cfg["task_train"] else "")
+    return VectorSource(model.vectors), model.fmt, f"{name} trained by embedlab on {corpus}"
 
 
 def load_references(
@@ -63,11 +65,12 @@ def load_references(
     corpus_cfg: dict[str, Any] | None = None,
     run_pretrain: dict[str, Any] | None = None,
     glove6b_dim: int = 100,
+    task_text: Any = None,
 ) -> tuple[list[Space], dict[str, str]]:
     """The available references as Spaces, and for every requested name where it came from or why it is absent."""
     spaces, origin = [], {}
     for name in names:
-        found = find_reference(name, data_dir, cache_dir, corpus_cfg, run_pretrain, glove6b_dim)
+        found = find_reference(name, data_dir, cache_dir, corpus_cfg, run_pretrain, glove6b_dim, task_text)
         if found is None:
             origin[name] = "not available (not on disk; never downloaded or trained for analysis)"
             log.info("reference %s not available; train or download it to see it in reports", name)
