@@ -7,7 +7,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.data.download import ensure
 from embedlab.data.text import Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
+
+if TYPE_CHECKING:
+    from embedlab.vectors.corpora import TaskText
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,8 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
     raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file or pretrained")
 
 
-Pretraining = tuple[dict[str, Any], dict[str, Any], Any]  # corpus and pretrain config, the run's tokenized train split
+# corpus and pretrain config, and the run's tokenized training split (for corpus.task_train)
+Pretraining = tuple[dict[str, Any], dict[str, Any], "TaskText | None"]
 
 
 def pretrained_source(

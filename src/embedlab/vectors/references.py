@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
 from embedlab.vectors.space import Space
+
+if TYPE_CHECKING:
+    from embedlab.vectors.corpora import TaskText
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def find_reference(
     corpus_cfg: dict[str, Any] | None,
     run_pretrain: dict[str, Any] | None,
     glove6b_dim: int,
-    task_text: Any = None,
+    task_text: TaskText | None = None,
 ) -> tuple[VectorSource, str, str] | None:
     """(source, format, description) of a reference that is on disk, or None."""
     from embedlab.vectors.embeddings import glove6b_source
@@ -65,7 +68,7 @@ def load_references(
     corpus_cfg: dict[str, Any] | None = None,
     run_pretrain: dict[str, Any] | None = None,
     glove6b_dim: int = 100,
-    task_text: Any = None,
+    task_text: TaskText | None = None,
 ) -> tuple[list[Space], dict[str, str]]:
     """The available references as Spaces, and for every requested name where it came from or why it is absent."""
     spaces, origin = [], {}
