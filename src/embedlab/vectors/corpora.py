@@ -86,9 +86,9 @@ TaskText = Sequence[Sequence[str]]  # a run's training split, tokenized as its t
 
 def _resolve(
     cfg: dict[str, Any], data_dir: Path, download: bool = True, task_text: TaskText | None = None
-) -> tuple[Iterator[str | Sequence[str]], str]:
-    """The document stream (text, or a task's token lists) and a fingerprint of its content, so a changed corpus
-    gets a new key; with task_train, the run's training split follows the corpus' own documents."""
+) -> tuple[Iterator[str], str]:
+    """The corpus' own document stream and a fingerprint of its content, so a changed corpus gets a new key; with
+    task_train the fingerprint covers the run's training split too (tokenized_corpus appends it)."""
     documents, fingerprint = _own_documents(cfg, data_dir, download)
     if not cfg["task_train"]:
         return documents, fingerprint
@@ -101,7 +101,7 @@ def _resolve(
     for tokens in task_text:
         digest.update(" ".join(tokens).encode("utf-8"))
         digest.update(b"\n")
-    return itertools.chain(documents, task_text), f"{fingerprint}|task_train={digest.hexdigest()}"
+    return documents, f"{fingerprint}|task_train={digest.hexdigest()}"
 
 
 def _own_documents(cfg: dict[str, Any], data_dir: Path, download: bool) -> tuple[Iterator[str], str]:
@@ -167,9 +167,10 @@ def tokenized_corpus(
     key, path, meta = _cache_paths(cfg, fingerprint, tokenizer, cache_dir)
     if (found := _cached(path, meta, key)) is not None:
         return found
+    stream: Iterator[str | Sequence[str]] = iter(documents)
     if cfg["task_train"]:  # the corpus' own documents as tokenized once for every fold, then the task's
         base = tokenized_corpus({**cfg, "task_train": False}, tokenizer, data_dir, cache_dir)
-        documents = itertools.chain(LineCorpus(base.path), task_text or ())
+        stream = itertools.chain(LineCorpus(base.path), task_text or ())
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
@@ -180,7 +181,7 @@ def tokenized_corpus(
             open(tmp, "w", encoding="utf-8") as out,
             tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar,
         ):
-            for text in documents:
+            for text in stream:
                 words = tokenizer(text) if isinstance(text, str) else list(text)  # a task's tokens stay its own
                 if words:
                     out.write(" ".join(words))
