@@ -91,3 +91,20 @@ def test_multichannel_keeps_a_static_copy_beside_the_tuned_one():
 def test_multichannel_needs_pretrained_vectors():
     with pytest.raises(EmbedlabError, match="multichannel"):
         build_model(model_cfg("cnn", multichannel=True), EmbeddingInit("s", "scratch", DIM, None), VOCAB, 2, 0)
+
+
+def test_scratch_rows_start_within_init_limit():
+    """Keras' default table is U(-0.05, 0.05); embedding.init_limit=0.25 gives Kim's CNN-rand scale, same seed."""
+    default = embedding_matrix(
+        build_model(model_cfg("avg"), EmbeddingInit("s", "scratch", DIM, None), VOCAB, 2, seed=0).get_layer(
+            EMBEDDING_LAYER
+        )
+    )
+    kim = embedding_matrix(
+        build_model(
+            model_cfg("avg"), EmbeddingInit("s", "scratch", DIM, None, init_limit=0.25), VOCAB, 2, seed=0
+        ).get_layer(EMBEDDING_LAYER)
+    )
+    assert np.abs(default).max() <= 0.05 and np.abs(kim).max() <= 0.25
+    assert np.abs(kim).max() > 0.2  # 240 draws from U(-0.25, 0.25): not all inside +-0.2
+    np.testing.assert_allclose(kim, default * 5, rtol=1e-5, atol=1e-7)  # the same draws, scaled

@@ -89,6 +89,7 @@ class Embedding:
     source: str = MISSING  # scratch | glove6b | file | pretrained (trained by embedlab on `corpus`)
     mode: str = "frozen"  # scratch | frozen | finetune
     dim: Optional[int] = 100  # scratch: the table's width; glove6b: 50 | 100 | 200 | 300; file: null takes the file's
+    init_limit: float = 0.05  # scratch: rows start U(-limit, limit); Keras' default 0.05, Kim's CNN-rand 0.25
     train_missing: bool = True  # frozen only: words the vectors lack (and <unk>) learn, pretrained rows stay fixed
     oov_init: str = (
         "uniform_matched"  # words the vectors lack: U(-a, a), a = sqrt(3 var) (Kim 2014) | normal_matched | zeros

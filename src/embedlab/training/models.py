@@ -69,7 +69,7 @@ def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, 
         emb.dim,
         mask_zero=mask,
         trainable=trainable,
-        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        embeddings_initializer=keras.initializers.RandomUniform(-emb.init_limit, emb.init_limit, seed=seed),
         name=name,
     )
 

@@ -26,6 +26,9 @@ GLOVE6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
 GLOVE6B_DIMS = (50, 100, 200, 300)
 
 
+KERAS_INIT_LIMIT = 0.05  # keras.layers.Embedding's default: rows U(-0.05, 0.05); schema Embedding.init_limit
+
+
 @dataclass(frozen=True)
 class EmbeddingInit:
     """What the model's Embedding layer starts from: a matrix (None for Keras' own random init) and a mode."""
@@ -40,6 +43,7 @@ class EmbeddingInit:
     missing_rows: np.ndarray | None = None  # rows the vectors lacked (and <unk>): random init
     train_missing: bool = False  # frozen mode: let only the missing rows learn
     origin: tuple[VectorSource, str] | None = None  # the vector file and format the rows came from
+    init_limit: float = KERAS_INIT_LIMIT  # scratch: Keras' random rows U(-init_limit, init_limit)
 
     @property
     def trainable(self) -> bool:
@@ -128,7 +132,15 @@ def prepare_embedding(
         dim = int(cfg["dim"])
         if dim <= 0:
             raise EmbedlabError(f"embedding.dim={dim} must be positive")
-        return EmbeddingInit(cfg["name"], mode, dim, None)
+        limit = float(cfg["init_limit"])
+        if not 0 < limit < float("inf"):
+            raise EmbedlabError(f"embedding.init_limit={limit} must be a positive number (Keras' default is 0.05)")
+        return EmbeddingInit(cfg["name"], mode, dim, None, init_limit=limit)
+    if float(cfg["init_limit"]) != KERAS_INIT_LIMIT:
+        raise EmbedlabError(
+            f"embedding.init_limit={cfg['init_limit']} applies to embedding=scratch only; embedding={cfg['name']} "
+            "starts from its vectors (words they lack: embedding.oov_init)"
+        )
     if mode == "scratch":
         raise EmbedlabError(
             f"embedding={cfg['name']} with embedding.mode=scratch would ignore its vectors; "
