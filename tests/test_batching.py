@@ -122,3 +122,28 @@ def test_dense_optimizer_is_kept_unless_sparse_updates_is_asked_for():
     assert type(make_optimizer("adam", 0.1, False)).__name__ == "Adam"
     assert isinstance(make_optimizer("adam", 0.1, True), SparseAdam)
     assert type(make_optimizer("sgd", 0.1, True)).__name__ == "SGD"
+
+
+@pytest.mark.parametrize("optimizer", ["adadelta", "adam"])
+def test_a_run_traces_its_training_step_once(optimizer):
+    """Variables made before fit: Keras traced train_step twice per run (its first trace created them)."""
+    import dataclasses
+
+    from embedlab.core.schema import Trainer
+    from embedlab.training.train import train
+
+    seed_everything(0, None)
+    rng = np.random.default_rng(0)
+    x, y = right_padded(rng, 120, 12), rng.integers(0, 2, size=120)
+    model = build_model(model_cfg("cnn"), EmbeddingInit("s", "scratch", DIM, None), VOCAB, 2, seed=0)
+    calls = {"train": 0}
+    step = model.train_step
+
+    def counted(data):
+        calls["train"] += 1  # Python runs only while TensorFlow traces
+        return step(data)
+
+    model.train_step = counted
+    cfg = dataclasses.asdict(Trainer(optimizer=optimizer, epochs=3, patience=None, steps_per_execution=5))
+    result = train(model, {"train": (x, y), "dev": (x[:40], y[:40])}, cfg, seed=0, min_len=min_length(model_cfg("cnn")))
+    assert result.epochs_run == 3 and calls["train"] == 1
