@@ -242,14 +242,20 @@ def test_scale_std_rescales_every_row_and_keeps_cosines(tmp_path, kv, vocab):
 
 def test_init_limit_reaches_scratch_and_is_refused_elsewhere(tmp_path, vocab):
     emb = prepare_embedding(
-        embedding_cfg(name="scratch", source="scratch", mode="scratch", dim=8, init_limit=0.25), vocab, tmp_path,
-        tmp_path, 0,
+        embedding_cfg(name="scratch", source="scratch", mode="scratch", dim=8, init_limit=0.25),
+        vocab,
+        tmp_path,
+        tmp_path,
+        0,
     )
     assert emb.init_limit == 0.25 and emb.matrix is None
     with pytest.raises(EmbedlabError, match=r"embedding.init_limit=-1.0 must be a positive number"):
         prepare_embedding(
-            embedding_cfg(name="scratch", source="scratch", mode="scratch", dim=8, init_limit=-1.0), vocab,
-            tmp_path, tmp_path, 0,
+            embedding_cfg(name="scratch", source="scratch", mode="scratch", dim=8, init_limit=-1.0),
+            vocab,
+            tmp_path,
+            tmp_path,
+            0,
         )
     cfg = embedding_cfg(name="file", source="file", path=str(tmp_path / "v.vec"), mode="frozen", init_limit=0.25)
     with pytest.raises(EmbedlabError, match="embedding.init_limit=0.25 applies to embedding=scratch only"):
