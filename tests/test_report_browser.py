@@ -120,3 +120,67 @@ def test_report_in_chromium_fits_sorts_and_browses_neighbours(tmp_path):
             assert errors == []
         finally:
             browser.close()
+
+
+HOSTILE_WORDS = [
+    "<img/src/onerror=document.title='pwned'>",
+    "</script><script>document.title='pwned2'</script>",
+    '"><svg/onload=alert(1)>',
+    "&lt;b&gt;",
+]
+HOSTILE_NAME = "<img src onerror=alert(42)>"
+
+
+def hostile_study(root):
+    """Runs whose training words and source names are HTML that would run script if written into the page raw."""
+    words = [*WORDS, *HOSTILE_WORDS]
+    rng = np.random.default_rng(1)
+    for i, (embedding, mode) in enumerate([("scratch", "scratch"), (HOSTILE_NAME, "finetune")]):
+        for seed in (1, 2):
+            run = fake_run(root, f"r{i}-{seed}", embedding, mode, seed, 0.8 + 0.01 * i, rng.random(50) < 0.8)
+            for name in ("trained", "initial"):
+                kv = KeyedVectors(4)
+                kv.add_vectors(words, rng.normal(size=(len(words), 4)).astype(np.float32))
+                kv.save_word2vec_format(str(run / f"embedding_{name}.w2v.bin"), binary=True)
+            (run / "projector").mkdir()
+            pd.DataFrame({"word": words, "count": range(len(words), 0, -1), "log_odds_0": 0.1}).to_csv(
+                run / "projector" / "metadata.tsv", sep="\t", index=False
+            )
+    return collect(root)
+
+
+def test_hostile_words_and_names_run_no_script_in_the_page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    frame = hostile_study(tmp_path / "study")
+    title = "<img src=x onerror=alert('title')>"
+    written = write_report(tmp_path / "study", tmp_path / "out", frame, title=title)
+    text = written["report.html"].read_text()
+    assert "Content-Security-Policy" in text and "<img src onerror" not in text and "<img/src" not in text
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(written["report.html"].as_uri())
+            page.wait_for_load_state("load")
+            opened_title = page.title()
+            box = page.locator(".browser input").first
+            shown = page.locator(".browser .answer").first
+            for word in HOSTILE_WORDS:
+                box.fill(word)
+                assert word in shown.inner_text()  # shown as text, as typed
+            headers = shown.locator("th").all_inner_texts()
+            assert any(HOSTILE_NAME in h for h in headers)  # the source's name, as text
+            page.wait_for_timeout(300)
+            assert dialogs == []
+            assert page.title() == opened_title and "pwned" not in opened_title
+            assert "pwned" not in page.evaluate("document.title")
+            # no element the data made: every <img> is a figure, no <svg>, no <script> beyond the page's two kinds
+            assert page.evaluate("Array.from(document.images).every(i => i.src.startsWith('data:image/png'))")
+            assert page.evaluate("document.querySelectorAll('svg').length") == 0
+            assert page.evaluate("document.querySelectorAll('script:not([type])').length") == 1
+        finally:
+            browser.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import html
 import json
 import logging
@@ -346,31 +347,52 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
     return {
         "spaces": list(spaces),
         "words": {w: {"neighbours": neighbours[w], **info.get(w, {})} for w in words},
+        "first": opening_word(words, extra, spaces),
     }
+
+
+def opening_word(words: list[str], probes: list[str], spaces: dict) -> str:
+    """The word the browser opens on: the first probe word every space holds, else the most frequent such word
+    with a letter in it (not `.` or `,`, whose neighbours show nothing)."""
+    shared = [w for w in words if all(w in kv.key_to_index for kv in spaces.values())]
+    for candidates in ([w for w in shared if w in probes], [w for w in shared if any(c.isalpha() for c in w)], shared):
+        if candidates:
+            return candidates[0]
+    return words[0] if words else ""
 
 
 BROWSER_SCRIPT = """
 document.querySelectorAll('.browser').forEach(function (box) {
   var data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
   var input = box.querySelector('input'), out = box.querySelector('.answer');
+  function el(tag, text) {
+    var node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
   function show() {
-    var word = input.value.trim().toLowerCase(), entry = data.words[word];
+    var word = input.value.trim().toLowerCase();
+    var entry = Object.prototype.hasOwnProperty.call(data.words, word) ? data.words[word] : undefined;
+    out.replaceChildren();
     if (!entry) { out.textContent = word ? '"' + word + '" is not among the words this report indexed.' : ''; return; }
     var facts = [];
     if (entry.count !== undefined) facts.push('training count ' + entry.count);
     Object.keys(entry).filter(function (k) { return k.indexOf('log_odds_') === 0; }).forEach(function (k) {
-      facts.push('log-odds class ' + k.slice(9) + ' ' + entry[k].toFixed(2));
+      facts.push('log-odds class ' + k.slice(9) + ' ' + Number(entry[k]).toFixed(2));
     });
-    var html = '<p><strong>' + word + '</strong>' + (facts.length ? ': ' + facts.join(', ') : '') + '</p>';
-    html += '<div class="scroll"><table class="table neighbours"><thead><tr><th>rank</th>';
-    data.spaces.forEach(function (s) { html += '<th>' + s + '</th>'; });
-    html += '</tr></thead><tbody>';
+    var line = el('p'); line.appendChild(el('strong', word));
+    if (facts.length) line.appendChild(document.createTextNode(': ' + facts.join(', ')));
+    var scroll = el('div'), table = el('table'), head = el('thead'), headRow = el('tr'), body = el('tbody');
+    scroll.className = 'scroll'; table.className = 'table neighbours';
+    headRow.appendChild(el('th', 'rank'));
+    data.spaces.forEach(function (s) { headRow.appendChild(el('th', s)); });
     for (var r = 0; r < 8; r++) {
-      html += '<tr><td>' + (r + 1) + '</td>';
-      data.spaces.forEach(function (s) { var n = entry.neighbours[s] || []; html += '<td>' + (n[r] || '') + '</td>'; });
-      html += '</tr>';
+      var row = el('tr'); row.appendChild(el('td', String(r + 1)));
+      data.spaces.forEach(function (s) { var n = entry.neighbours[s] || []; row.appendChild(el('td', n[r] || '')); });
+      body.appendChild(row);
     }
-    out.innerHTML = html + '</tbody></table></div>';
+    head.appendChild(headRow); table.appendChild(head); table.appendChild(body); scroll.appendChild(table);
+    out.appendChild(line); out.appendChild(scroll);
   }
   input.addEventListener('input', show);
   show();
@@ -378,16 +400,25 @@ document.querySelectorAll('.browser').forEach(function (box) {
 """
 
 
+def script_json(data: object) -> str:
+    """JSON for a <script type="application/json"> element: no <, > or & survives, so nothing in the data (a word
+    such as `</script><img onerror=...>`) can close the element or open a tag; JSON.parse reads it back unchanged."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028")):
+        text = text.replace(char, escaped)
+    return text.replace("\u2029", "\\u2029")
+
+
 def browser_html(task: str, data: dict) -> str:
     """A word box and its neighbours in every space; the data sits in the page (no server, no network)."""
     words = list(data["words"])
     options = "".join(f'<option value="{html.escape(w)}">' for w in words)
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    first = html.escape(words[0]) if words else ""
+    first = html.escape(data.get("first") or (words[0] if words else ""))
+    task_id = html.escape(task)
     return (
-        f'<div class="browser" data-task="{html.escape(task)}"><label>Word: <input list="words-{html.escape(task)}" '
-        f'value="{first}" autocomplete="off"></label><datalist id="words-{html.escape(task)}">{options}</datalist>'
-        f'<div class="answer"></div><script type="application/json">{payload}</script></div>'
+        f'<div class="browser" data-task="{task_id}"><label>Word: <input list="words-{task_id}" '
+        f'value="{first}" autocomplete="off"></label><datalist id="words-{task_id}">{options}</datalist>'
+        f'<div class="answer"></div><script type="application/json">{script_json(data)}</script></div>'
     )
 
 
@@ -931,6 +962,15 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
+def content_policy(script: str) -> str:
+    """The page runs its own script and nothing else: no inline event handler, no other script, no network."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return (
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
 def _html(parts: list[Section]) -> str:
     body = [f"<h1>{html.escape(parts[0].title)}</h1>"]
     anchors = [f"s{i}" for i in range(len(parts))]
@@ -970,9 +1010,10 @@ def _html(parts: list[Section]) -> str:
         "figure{margin:1em 0}figcaption{color:#555;font-size:13px;max-width:900px}"
     )
     title = html.escape(parts[0].title)
-    head = f"<meta charset='utf-8'><meta name='viewport' content='width=device-width'><title>{title}</title>"
-    head += f"<style>{style}</style>"
-    scripts = f"<script>{SORT_SCRIPT}{BROWSER_SCRIPT}</script>"
+    script = SORT_SCRIPT + BROWSER_SCRIPT
+    head = f"<meta charset='utf-8'><meta http-equiv='Content-Security-Policy' content=\"{content_policy(script)}\">"
+    head += f"<meta name='viewport' content='width=device-width'><title>{title}</title><style>{style}</style>"
+    scripts = f"<script>{script}</script>"
     return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}{scripts}</body></html>\n"
 
 
