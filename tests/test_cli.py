@@ -37,7 +37,7 @@ def test_predict_reproduces_the_runs_test_predictions_and_labels_new_text(isolat
 
 def test_predict_and_neighbours_name_what_is_missing_in_one_line(isolated_env, tmp_path):
     for args, message in (
-        (["predict", str(tmp_path), "--text", "x"], "has no model.keras"),
+        (["predict", str(tmp_path), "--text", "x"], "is not a run directory (no metrics.json)"),
         (["neighbours", str(tmp_path), "good"], "embedding_trained.w2v.bin does not exist"),
         (["neighbours", str(tmp_path), "good", "--space", "mine"], "is not a space of a run"),
     ):

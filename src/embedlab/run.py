@@ -23,11 +23,15 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import write_json
 from embedlab.core.resources import peak_memory_mb
 from embedlab.core.rundir import (  # noqa: F401 - also their old home
+    INTERRUPTED,
     LOCK_FILE,
     NOT_COMPARED,
+    REFUSALS,
     STATUS_FILE,
+    RunRefused,
     earlier_attempt,
     locked_elsewhere,
+    remove_partial,
     run_lock,
 )
 from embedlab.data.text import FIRST_WORD, Tokenizer
@@ -40,10 +44,22 @@ logging.raiseExceptions = False  # a full disk fails the run in one line, not in
 DISK_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST)
 
 
-def disk_error(exc: OSError) -> str:
-    """One line for a file the run could not write: which file, why, what to do."""
+def disk_error(exc: OSError, cache_dir: Path | None = None) -> str:
+    """One line for a file the run could not write: which file, why, and the setting that moves it."""
     where = exc.filename or "a file in the run directory"
+    if cache_dir is not None and exc.filename and _inside(Path(str(exc.filename)), cache_dir):
+        return (
+            f"cannot write {where} in the cache folder: {exc.strerror}; free space or choose a writable "
+            "paths.cache_dir (or EMBEDLAB_CACHE_DIR)"
+        )
     return f"cannot write {where}: {exc.strerror}; free space or choose a writable paths.results_dir / hydra.run.dir"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -202,12 +218,10 @@ def save_classifier(
 
 def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.ndarray) -> None:
     """predictions.csv: every test example's label, prediction, class probabilities and unseen-word count."""
-    predictions = pd.DataFrame({"index": range(len(data.test)), "label": data.test.labels, "pred": probs.argmax(1)})
-    for i, name in enumerate(data.classes):
-        predictions[f"p_{name}"] = probs[:, i].round(6)
-    predictions["unseen_words"] = unseen
-    predictions["text"] = data.test.texts
-    predictions.to_csv(out_dir / "predictions.csv", index=False)
+    columns = {"index": range(len(data.test)), "label": data.test.labels, "pred": probs.argmax(1)}
+    columns.update({f"p_{name}": probs[:, i].round(6) for i, name in enumerate(data.classes)})  # one frame, built once
+    columns.update(unseen_words=unseen, text=data.test.texts)
+    pd.DataFrame(columns).to_csv(out_dir / "predictions.csv", index=False)
 
 
 def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -> dict[str, Any]:
@@ -373,16 +387,17 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         where = {"host": socket.gethostname(), "pid": os.getpid()}  # which process to look at (or kill) on a cluster
         write_json(status_path, {**base, "status": "running", **where})
         metrics = experiment(cfg, out_dir)
+    except KeyboardInterrupt:
+        record_end(out_dir, {**base, "status": "interrupted", "error": INTERRUPTED})
+        raise
     except Exception as exc:
         error = str(exc) if isinstance(exc, EmbedlabError) else f"{type(exc).__name__}: {exc}"
-        try:
-            write_json(status_path, {**base, "status": "failed", "error": error})
-        except OSError as write_error:  # the disk that failed the run may refuse the record too
-            log.error("could not record the failure in %s: %s", status_path, write_error.strerror)
-        else:
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+            error = disk_error(exc, Path(cfg.paths.cache_dir))
+        if record_end(out_dir, {**base, "status": "failed", "error": error}):
             track(cfg, out_dir)
         if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
-            raise EmbedlabError(disk_error(exc)) from None
+            raise EmbedlabError(error) from None
         raise
     payload = {
         **base,
@@ -401,6 +416,20 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir,
     )
     return payload
+
+
+def record_end(out_dir: Path, record: dict[str, Any]) -> bool:
+    """A failed or interrupted attempt's record, after removing what it half wrote (which also frees the room a
+    full disk needs for the record); False when even the record cannot be written."""
+    removed = remove_partial(out_dir)
+    if removed:
+        log.info("removed the unfinished attempt's partial files: %s", ", ".join(removed))
+    try:
+        write_json(out_dir / STATUS_FILE, record)
+    except OSError as write_error:  # the disk that failed the run may refuse the record too
+        log.error("could not record the %s run in %s: %s", record["status"], out_dir, write_error.strerror)
+        return False
+    return True
 
 
 def write_hydra_record(cfg: DictConfig, out_dir: Path) -> None:
@@ -437,10 +466,21 @@ def main(cfg: DictConfig) -> float:
     """
     try:
         return float(run(cfg).get("test_accuracy", math.nan))
+    except RunRefused as exc:  # the directory holds another run: not a word in its run.log
+        if _in_sweep():
+            REFUSALS[str(Path(cfg.paths.output_dir))] = str(exc)  # read by the sweep's on_job_end, in this process
+            return math.nan
+        print(f"embedlab: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        if _in_sweep():
+            raise  # the sweep's process stops the sweep and records what its jobs left (cli)
+        print(f"embedlab: error: {cfg.paths.output_dir}: {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)
     except OSError as exc:
         if exc.errno not in DISK_ERRORS:
             raise
-        message = disk_error(exc)
+        message = disk_error(exc, Path(cfg.paths.cache_dir))
     except EmbedlabError as exc:
         message = str(exc)
     except Exception:
@@ -462,7 +502,13 @@ def cli(args: list[str]) -> None:
         print(f"embedlab: error: {problem}", file=sys.stderr)
         sys.exit(2)
     sys.argv = [sys.argv[0], *args]
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        from embedlab.studies.sweep import interrupted_sweep
+
+        print(f"embedlab: error: {interrupted_sweep()}", file=sys.stderr)
+        sys.exit(130)
 
 
 def unknown_choice(args: list[str]) -> str | None:

@@ -25,11 +25,11 @@ def export_projector(
     folder.mkdir(parents=True, exist_ok=True)
     end = min(len(vocab), max_words + FIRST_WORD)
     words = list(vocab.words[FIRST_WORD:end])
-    meta = pd.DataFrame({"word": words, "count": vocab.counts[FIRST_WORD:end]})
-    if odds is not None:
+    columns: dict[str, object] = {"word": words, "count": vocab.counts[FIRST_WORD:end]}
+    if odds is not None:  # one frame built once: a column at a time fragments it (1,000 classes: 1,000 warnings)
         wide = odds.pivot(index="word", columns="class", values="log_odds")
-        for cls in wide.columns:
-            meta[f"log_odds_{cls}"] = wide.loc[words, cls].round(3).to_numpy()
+        columns.update({f"log_odds_{cls}": wide.loc[words, cls].round(3).to_numpy() for cls in wide.columns})
+    meta = pd.DataFrame(columns)
     meta.to_csv(folder / "metadata.tsv", sep="\t", index=False)
     variables = {name: tf.Variable(matrix[FIRST_WORD:end].astype(np.float32)) for name, matrix in matrices.items()}
     tf.train.Checkpoint(**variables).save(str(folder / "embedding.ckpt"))

@@ -17,8 +17,40 @@ from embedlab.core.errors import EmbedlabError
 
 log = logging.getLogger("embedlab")
 
-STATUS_FILE = "metrics.json"  # {"status": "running" | "failed" | "completed", ...}, written last on success
+STATUS_FILE = "metrics.json"  # {"status": "running" | "failed" | "interrupted" | "completed", ...}, last on success
 LOCK_FILE = ".lock"
+# what a failed or interrupted attempt keeps: its record, config and log; everything else it wrote is partial
+KEPT_ON_FAILURE = (STATUS_FILE, LOCK_FILE, "config.yaml", "run.log", ".hydra")
+
+
+class RunRefused(EmbedlabError):
+    """The run may not enter its directory (a completed run or an unfinished one without resume is there): nothing
+    in the directory is written, its run.log included."""
+
+
+INTERRUPTED = "interrupted (Ctrl-C or SIGINT) before it finished; rerun with resume=true to redo it"
+# run directory -> why the run refused it, for the sweep's on_job_end, which Hydra calls in the job's own process
+REFUSALS: dict[str, str] = {}
+
+
+def remove_partial(out_dir: Path) -> list[str]:
+    """Delete what a failed or interrupted attempt wrote besides its record (a truncated model.keras on a full disk
+    would otherwise look like a result and hold the room the failed record needs); returns the names removed."""
+    import shutil
+
+    removed = []
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name in KEPT_ON_FAILURE or entry.name.startswith("attempt-"):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry.name)
+        except OSError as exc:
+            log.warning("could not remove the partial %s: %s", entry, exc.strerror)
+    return removed
 
 
 @contextmanager
@@ -99,18 +131,18 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
         payload = {"status": "broken"}
     if payload.get("status") == "completed":
         if not resume:
-            raise EmbedlabError(
+            raise RunRefused(
                 f"{out_dir} already holds a completed run; refusing to overwrite it "
                 "(resume=true skips runs completed with the same config)"
             )
         stored = out_dir / "config.yaml"
         if not stored.exists() or not same_config(_comparable(stored.read_text()), _comparable(config_text)):
-            raise EmbedlabError(
+            raise RunRefused(
                 f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
             )
         return payload
     if not resume:
-        raise EmbedlabError(
+        raise RunRefused(
             f"{out_dir} holds an unfinished run (status {payload.get('status')!r}); pass resume=true to retry it"
         )
     attempt = 1 + len(list(out_dir.glob("attempt-*.metrics.json")))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -452,6 +453,44 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "analysis.unseen_probes": (0, None),
 }
 POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >= 1
+# names that become folder names (run directories, study folders, caches): a name, never a path
+NAME_KEYS = ("task.name", "embedding.name", "model.name", "corpus.name", "study")
+
+
+def name_problem(path: str, value: Any) -> str | None:
+    """One line if a name could leave the folder it names something in (a separator, `..`, a leading dot)."""
+    if value is None or not isinstance(value, str):
+        return None
+    if (
+        not value.strip()
+        or "/" in value
+        or "\\" in value
+        or value.startswith(".")
+        or any(ord(c) < 32 for c in value)
+        or len(value.encode()) > 200
+    ):
+        return (
+            f"{path}={value!r} must be a name, not a path: no '/' or '\\', not starting with '.', no control "
+            "characters, at most 200 bytes (it names a folder inside the results folder)"
+        )
+    return None
+
+
+def _non_finite(node: Any, prefix: str) -> str | None:
+    """The first key holding NaN or an infinity (Hydra reads `nan` and `inf` as numbers; no setting wants one)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if prefix == "" and key == "hydra":
+                continue
+            if found := _non_finite(value, f"{prefix}.{key}" if prefix else str(key)):
+                return found
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if found := _non_finite(value, f"{prefix}[{i}]"):
+                return found
+    elif isinstance(node, float) and not math.isfinite(node):
+        return f"{prefix}={node} must be a finite number"
+    return None
 
 
 def check(cfg: Any) -> None:
@@ -467,6 +506,11 @@ def check(cfg: Any) -> None:
     config = OmegaConf.to_container(cfg, resolve=False)
     if extra := _extra_key(cfg, ""):
         raise EmbedlabError(unknown_key(extra, config))  # type: ignore[arg-type]
+    if found := _non_finite(config, ""):
+        raise EmbedlabError(found)
+    for path in NAME_KEYS:
+        if found := name_problem(path, _get(config, path)):  # type: ignore[arg-type]
+            raise EmbedlabError(found)
     for path, (low, high) in BOUNDS.items():
         value = _get(config, path)  # type: ignore[arg-type]
         if value is None or isinstance(value, bool) or not isinstance(value, int | float):

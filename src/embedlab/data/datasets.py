@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import tarfile
@@ -217,14 +218,19 @@ def load_imdb(files: dict[str, str], data_dir: Path, cache_dir: Path) -> RawTask
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 
-def read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
+def read_table(
+    path: Path, fmt: str | None, encoding: str = "utf-8", options: tuple[str, str] = ("task.format", "task.encoding")
+) -> Any:
+    """A table as a DataFrame of text cells; `options` names the settings a message tells the user to change
+    (the task's keys for a run, `--format` / `--encoding` for `embedlab predict`)."""
     import pandas as pd
 
+    format_option, encoding_option = options
     suffixes = [s for s in path.suffixes if s != ".gz"]
     fmt = fmt or (TABLE_FORMATS.get(suffixes[-1]) if suffixes else None)
     if fmt not in set(TABLE_FORMATS.values()):
         raise EmbedlabError(
-            f"{path}: cannot tell the table format from its name; set task.format to csv, tsv, jsonl or parquet"
+            f"{path}: cannot tell the table format from its name; set {format_option} to csv, tsv, jsonl or parquet"
         )
     try:
         if fmt == "parquet":
@@ -232,28 +238,50 @@ def read_table(path: Path, fmt: str | None, encoding: str = "utf-8") -> Any:
         if fmt == "jsonl":
             with open(path, "rb") as handle:
                 array = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")  # a JSON array of records
-            return pd.read_json(path, lines=not array, dtype=False, encoding=encoding)
+            try:
+                return pd.read_json(path, lines=not array, dtype=False, encoding=encoding)
+            except (ValueError, TypeError):
+                if array or not (where := bad_jsonl_line(path, encoding)):
+                    raise
+                raise EmbedlabError(f"{path}: {where}") from None
         frame = pd.read_csv(
             path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, encoding=encoding
         )
         if fmt == "csv" and len(frame.columns) == 1 and "\t" in str(frame.columns[0]):
-            raise EmbedlabError(f"{path}: its columns are separated by tabs, not commas; set task.format=tsv")
+            raise EmbedlabError(f"{path}: its columns are separated by tabs, not commas; set {format_option}=tsv")
         return frame
     except FileNotFoundError:
         raise EmbedlabError(f"{path} does not exist; set task.train_path (and task.test_path) to your file") from None
     except UnicodeError as exc:
         raise EmbedlabError(
             f"{path}: not readable as {encoding} ({exc.reason}); "
-            "set task.encoding to the file's encoding (latin-1, utf-16, cp1252, ...)"
+            f"set {encoding_option} to the file's encoding (latin-1, utf-16, cp1252, ...)"
         ) from None
     except LookupError:
         raise EmbedlabError(
-            f"task.encoding={encoding!r} is not an encoding Python knows (utf-8, latin-1, ...)"
+            f"{encoding_option}={encoding!r} is not an encoding Python knows (utf-8, latin-1, ...)"
         ) from None
     except EmbedlabError:
         raise
     except Exception as exc:  # pandas raises many parser types; the message is what the user needs
         raise EmbedlabError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+
+
+def bad_jsonl_line(path: Path, encoding: str) -> str | None:
+    """Where a JSON-lines file stops being one, by line number (pandas names a byte position, users count lines)."""
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding=encoding) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                return f"line {number} is not valid JSON ({exc.msg}, column {exc.colno}); fix or remove that line"
+            if not isinstance(record, dict):
+                return f"line {number} is not a JSON object ({{\"text\": ..., \"label\": ...}}); fix that line"
+    return None
 
 
 def _label_cell(value: Any, path: Path, row: int, column: str) -> str:

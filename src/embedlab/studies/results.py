@@ -40,13 +40,29 @@ def flatten(prefix: str, value: object, out: dict[str, object]) -> None:
         out[prefix] = value
 
 
+MAX_RECORD_BYTES = 8 * 2**20  # a run's metrics.json or config.yaml is a few kB; a larger one is not a record
+
+
+class RecordTooLarge(ValueError):
+    """A record file far larger than any run writes: listed as broken without reading it."""
+
+
+def _bounded_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_RECORD_BYTES:
+        raise RecordTooLarge(f"{size / 2**20:.0f} MB, larger than any run's record ({MAX_RECORD_BYTES // 2**20} MB)")
+    return path.read_text()
+
+
 def read_run(run_dir: Path) -> dict[str, object]:
     """One row: metrics.json (status first) plus the run's resolved config; unreadable files make a `broken` row."""
     row: dict[str, object] = {"run_dir": str(run_dir)}
     try:
-        metrics = json.loads((run_dir / STATUS_FILE).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        metrics = json.loads(_bounded_text(run_dir / STATUS_FILE))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecordTooLarge) as exc:
         return {**row, "status": "broken", "error": f"{STATUS_FILE}: {exc}"}
+    except RecursionError:
+        return {**row, "status": "broken", "error": f"{STATUS_FILE}: nested too deeply to be a run's record"}
     if not isinstance(metrics, dict):
         return {**row, "status": "broken", "error": f"{STATUS_FILE} holds a {type(metrics).__name__}, not a record"}
     if metrics.get("status") == "completed":
@@ -59,10 +75,13 @@ def read_run(run_dir: Path) -> dict[str, object]:
     config_path = run_dir / "config.yaml"
     if config_path.exists():
         try:
-            flatten("config", yaml.safe_load(config_path.read_text()) or {}, row)
-        except yaml.YAMLError as exc:
+            flatten("config", yaml.safe_load(_bounded_text(config_path)) or {}, row)
+        except (yaml.YAMLError, RecordTooLarge, UnicodeDecodeError) as exc:
             row["status"], row["error"] = "broken", f"config.yaml: {exc}"
-    row["status"] = row.get("status") if row.get("status") in ("completed", "failed", "broken") else "incomplete"
+        except RecursionError:
+            row["status"], row["error"] = "broken", "config.yaml: nested too deeply to be a run's config"
+    known = ("completed", "failed", "interrupted", "broken")
+    row["status"] = row.get("status") if row.get("status") in known else "incomplete"
     return row
 
 

@@ -20,7 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab.core.jsonio import write_json
-from embedlab.core.rundir import STATUS_FILE, locked_elsewhere
+from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, locked_elsewhere, remove_partial
 
 log = logging.getLogger("embedlab")
 
@@ -137,7 +137,7 @@ def job_outcome(run_dir: Path, job_started: float, job_return: Any) -> tuple[str
         status = "failed"
     if status not in ("failed", "broken", "incomplete"):
         return status, None
-    error = payload.get("error") if payload else None
+    error = REFUSALS.pop(str(run_dir), None) or (payload.get("error") if payload else None)
     if raised:
         error = error or f"{type(job_return._return_value).__name__}: {job_return._return_value}"
     return status, error or last_error(run_dir) or f"{run_dir}: no record of why, see its run.log"
@@ -166,6 +166,41 @@ def lost_job(sweep_config: DictConfig, why: str) -> Any:
     return JobReturn(overrides=overrides, cfg=sweep_config, status=JobStatus.COMPLETED, _return_value=math.nan)
 
 
+ACTIVE_SWEEPS: list[Path] = []  # this process' sweep folders (for Ctrl-C); Hydra runs one sweep per process
+INTERRUPT_GRACE = 10.0  # seconds for the jobs to write their own records after Ctrl-C
+
+
+def interrupted_sweep(grace: float = INTERRUPT_GRACE) -> str:
+    """After Ctrl-C: every run of this process' sweep still marked running whose process is gone (its lock free)
+    is recorded as interrupted, its partial files removed; returns the one line to print."""
+
+    if not ACTIVE_SWEEPS:
+        return "interrupted (Ctrl-C) before any run started"
+    folder = ACTIVE_SWEEPS[-1]
+    deadline = time.time() + grace
+    counts = {"completed": 0, "interrupted": 0, "left to another process": 0}
+    for status_path in sorted(folder.rglob(STATUS_FILE)):
+        run_dir = status_path.parent
+        payload = read_status(run_dir)
+        while payload and payload.get("status") == "running" and locked_elsewhere(run_dir) and time.time() < deadline:
+            time.sleep(0.2)  # a job still writing its own record
+            payload = read_status(run_dir)
+        status = payload.get("status") if payload else None
+        if status == "running" and locked_elsewhere(run_dir):
+            counts["left to another process"] += 1
+        elif status == "running":
+            remove_partial(run_dir)
+            write_json(status_path, {**payload, "status": "interrupted", "error": INTERRUPTED})
+            counts["interrupted"] += 1
+        elif status in ("completed", "interrupted"):
+            counts[status] += 1
+    shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+    return (
+        f"sweep interrupted (Ctrl-C) in {folder}: {shown or 'no run started'}; "
+        "rerun the same command with resume=true to finish it"
+    )
+
+
 class SweepCallbacks(Callback):
     """Progress per finished job; at the end the results table, projection comparisons and report of the folder."""
 
@@ -173,6 +208,7 @@ class SweepCallbacks(Callback):
         os.environ.setdefault(SWEEP_ID, time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
         progress = _progress_dir(Path(config.hydra.sweep.dir))
         progress.mkdir(parents=True, exist_ok=True)
+        ACTIVE_SWEEPS.append(Path(config.hydra.sweep.dir))
         total = count_jobs(config)
         self._prepare_tracking(config)
         write_json(progress / "start.json", {"time": time.time(), "total": total, "pid": os.getpid()})
