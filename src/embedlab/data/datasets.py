@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab.data.download import ensure
+from embedlab.data.treebank import sst_trees
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
 
@@ -413,6 +414,8 @@ LOADERS: dict[str, Loader] = {
     "mr": lambda cfg, data_dir, cache_dir: load_mr(dict(cfg["files"]), data_dir),
     "clickbait": lambda cfg, data_dir, cache_dir: load_clickbait(dict(cfg["files"]), data_dir),
     "sst2_phrases": lambda cfg, data_dir, cache_dir: load_sst2_phrases(dict(cfg["files"]), data_dir),
+    "sst_trees_fine": lambda cfg, data_dir, cache_dir: RawTask(*sst_trees(dict(cfg["files"]), data_dir, binary=False)),
+    "sst_trees_binary": lambda cfg, data_dir, cache_dir: RawTask(*sst_trees(dict(cfg["files"]), data_dir, binary=True)),
     "imdb": lambda cfg, data_dir, cache_dir: load_imdb(dict(cfg["files"]), data_dir, cache_dir),
     "table": lambda cfg, data_dir, cache_dir: load_table(cfg, data_dir),
     "gensim_polarity": lambda cfg, data_dir, cache_dir: load_gensim_polarity(),
