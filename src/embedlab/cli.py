@@ -51,7 +51,9 @@ def finished_run(run_dir: Path) -> Path:
     except (OSError, UnicodeError, json.JSONDecodeError):
         status = "unreadable" if (run_dir / STATUS_FILE).exists() else "missing"
     if status == "missing":
-        raise EmbedlabError(f"{run_dir} is not a run directory (no {STATUS_FILE}); give the directory of a finished run")
+        raise EmbedlabError(
+            f"{run_dir} is not a run directory (no {STATUS_FILE}); give the directory of a finished run"
+        )
     if status != "completed":
         raise EmbedlabError(
             f"{run_dir}: its {STATUS_FILE} says {status!r}, not 'completed'; give the directory of a finished run "
