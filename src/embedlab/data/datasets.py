@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import tarfile
 import time
 from collections.abc import Callable
@@ -13,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from embedlab.data.download import ensure
-from embedlab.data.treebank import sst_trees
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
+from embedlab.data.download import ensure
+from embedlab.data.treebank import sst_trees
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +280,7 @@ def bad_jsonl_line(path: Path, encoding: str) -> str | None:
             except json.JSONDecodeError as exc:
                 return f"line {number} is not valid JSON ({exc.msg}, column {exc.colno}); fix or remove that line"
             if not isinstance(record, dict):
-                return f"line {number} is not a JSON object ({{\"text\": ..., \"label\": ...}}); fix that line"
+                return f'line {number} is not a JSON object ({{"text": ..., "label": ...}}); fix that line'
     return None
 
 

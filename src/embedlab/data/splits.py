@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from embedlab.data.datasets import RawTask
 from embedlab.core.errors import EmbedlabError
+from embedlab.data.datasets import RawTask
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,7 @@ def root_sentences(trees: list[list[Phrase]], binary: bool) -> tuple[list[str], 
 Splits = dict[str, tuple[list[str], list[str]]]
 
 
-def sst_trees(
-    files: dict[str, str], data_dir: Path, binary: bool
-) -> tuple[Splits, dict[str, str], dict[str, int]]:
+def sst_trees(files: dict[str, str], data_dir: Path, binary: bool) -> tuple[Splits, dict[str, str], dict[str, int]]:
     """SST-1 (binary=False) or SST-2 (binary=True) at phrase level from the treebank's own files: the splits, where
     each came from, and the counts for metrics.json (data.datasets makes them a RawTask)."""
     paths = {split: Path(data_dir) / files[split] for split in ("train", "dev", "test")}
