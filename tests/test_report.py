@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from embedlab.studies.report import _html, _shown, answer, p_text, sections
+from embedlab.studies.report import answer, p_text, sections
+from embedlab.studies.report.names import show_table
+from embedlab.studies.report.render import html_page
 from embedlab.studies.results import collect
 from test_results import fake_run
 
@@ -32,8 +34,10 @@ def study(root, seeds=(1, 2, 3)):
 
 def test_the_answer_states_difference_interval_p_and_seeds_in_words(tmp_path):
     text = " ".join(answer(study(tmp_path)))
-    assert "Does a pretrained source beat the scratch Embedding on **sst2** with cnn" in text
-    assert "glove6b/finetune +3.2 points, 95% interval" in text and "3 seeds): beats scratch" in text
+    assert (
+        "Does a pretrained source beat the scratch Embedding on **SST-2 (sentences)** with CNN (scratch 80.2%)" in text
+    )
+    assert "GloVe 6B 100d, fine-tuned +3.2 points, 95% interval [+" in text and "3 seeds): beats scratch" in text
     assert "McNemar p" in text
 
 
@@ -52,18 +56,20 @@ def test_p_values_read_as_people_write_them():
 
 
 def test_tables_drop_empty_columns_and_name_columns_for_people():
-    shown = _shown(pd.DataFrame({"mean": [0.81234], "std": [np.nan], "mcnemar_p": [0.00002], "task": ["sst2"]}))
-    assert list(shown.columns) == ["mean accuracy", "McNemar p", "task"]
-    assert shown.iloc[0].tolist() == ["0.8123", "< 0.001", "sst2"]
+    shown = show_table(pd.DataFrame({"mean": [0.81234], "std": [np.nan], "mcnemar_p": [0.00002], "task": ["sst2"]}))
+    assert list(shown.columns) == ["accuracy %", "McNemar p", "task"]
+    assert shown.iloc[0].tolist() == ["81.2", "< 0.001", "SST-2 (sentences)"]
 
 
 def test_the_page_opens_with_the_answer_and_wraps_wide_tables(tmp_path):
     parts = sections(study(tmp_path), tmp_path, tmp_path / "out", title="seed_question")
-    assert parts[0].title.startswith("seed_question: scratch Keras Embedding vs pretrained vectors on sst2")
+    assert parts[0].title == (
+        "seed_question: SST-2 (sentences): scratch Embedding vs GloVe 6B 100d, fine-tuned; CNN; 6 runs"
+    )
     assert parts[1].title == "The answer"
-    page = _html(parts)
+    page = html_page(parts)
     assert "<nav><strong>Contents</strong>" in page and '<div class="scroll"><table' in page
-    assert "<strong>sst2</strong>" in page and "th.addEventListener('click'" in page
+    assert "<strong>SST-2 (sentences)</strong>" in page and "th.addEventListener('click'" in page
 
 
 def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
@@ -99,8 +105,8 @@ def test_the_answer_says_how_far_the_study_is_from_the_paper(tmp_path):
     runs = study(tmp_path / "runs")
     said = paper_sentences(runs, table)
     assert said == [
-        "How far from paper_table2 on **sst2**? CNN-non-static 83.4 vs 87.2 (-3.8, 3 runs); CNN-rand 80.2 vs 82.7 "
-        "(-2.5, 3 runs). Largest gap: CNN-non-static -3.8 points."
+        "How far from paper_table2 on **SST-2 (sentences)**? CNN-non-static 83.4 vs 87.2 (-3.8, 3 runs); "
+        "CNN-rand 80.2 vs 82.7 (-2.5, 3 runs). Largest gap: CNN-non-static -3.8 points."
     ]
     other = tmp_path / "other_table.csv"  # a study of vectors the paper never used: no sentence, no error
     other.write_text("embedding,mode,paper_model,sst2\nword2vec_news,frozen,CNN-static,81.0\n")
@@ -122,7 +128,7 @@ def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_
         kv.save_word2vec_format(str(folder / "embedding_trained.w2v.bin"), binary=True)
     data = browser_data(collect(root), "sst2", k=2)
     assert list(data["words"])[:2] == ["the", "good"]
-    assert data["words"]["film"]["neighbours"]["scratch/scratch trained"][0] == "the"
+    assert data["words"]["film"]["neighbours"]["scratch Embedding, trained"][0] == "the"
 
 
 def test_the_report_shows_token_coverage_split_on_spaces_and_as_the_task_tokenizes(tmp_path):
@@ -138,5 +144,5 @@ def test_the_report_shows_token_coverage_split_on_spaces_and_as_the_task_tokeniz
     assert len(table) == 1 and table.iloc[0]["coverage_tokens"] == pytest.approx(0.98155)
     parts = sections(collect(tmp_path), tmp_path, tmp_path / "out")
     shown = next(p for p in parts if p.title == "How much of the text the pretrained vectors cover").tables[0]
-    assert {"token coverage, split on spaces", "token coverage, task tokenizer"} <= set(shown.columns)
-    assert shown.iloc[0]["token coverage, split on spaces"] == "0.9489"
+    assert {"token coverage %, split on spaces", "token coverage %, task tokenizer"} <= set(shown.columns)
+    assert shown.iloc[0]["token coverage %, split on spaces"] == "94.9"

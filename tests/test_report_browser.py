@@ -7,6 +7,7 @@ the browser is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import numpy as np
@@ -98,8 +99,8 @@ def test_report_in_chromium_fits_sorts_and_browses_neighbours(tmp_path):
             assert "points" in page.locator("h2#s1 + p").inner_text()
 
             table = page.locator("table.table").first
-            header = table.locator("th", has_text="mean accuracy")
-            column = table.locator("th").all_inner_texts().index("mean accuracy")
+            header = table.locator("th", has_text="accuracy %")
+            column = table.locator("th").all_inner_texts().index("accuracy %")
             rows = "Array.from(document.querySelector('table.table').tBodies[0].rows)"
             cells = f"{rows}.map(r => r.cells[{column}].innerText)"
             header.click()
@@ -109,6 +110,11 @@ def test_report_in_chromium_fits_sorts_and_browses_neighbours(tmp_path):
             assert ascending == sorted(ascending) and descending == sorted(ascending, reverse=True)
 
             box = page.locator(".browser input").first
+            assert box.input_value() == "good"  # a word every space holds, not the most frequent token
+            assert "training count" in page.locator(".browser .answer").first.inner_text()
+            cells = page.evaluate("Array.from(document.querySelectorAll('table.table td')).map(c => c.innerText)")
+            numbers = [c for c in cells if re.fullmatch(r"[+-]?[\d,]*\.\d+", c.strip())]
+            assert numbers and all(len(c.split(".")[1]) <= 2 or c.startswith("0.00") for c in numbers), numbers
             box.fill("good")
             shown = page.locator(".browser .answer").first
             assert "training count" in shown.inner_text()

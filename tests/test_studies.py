@@ -57,10 +57,11 @@ def test_two_by_two_sweep_gives_a_four_row_table_and_a_report(study):
     assert row["mean"] == pytest.approx(frozen.mean()) and row["std"] == pytest.approx(frozen.std(ddof=1))
     report = (folder / "report.md").read_text()
     assert "**4 runs**: 4 completed" in report and "No run failed" in report
-    assert "![accuracy](figures/accuracy.png)" in report and (folder / "figures" / "accuracy.png").stat().st_size
+    assert "![accuracy_smoke](figures/accuracy_smoke.png)" in report
+    assert (folder / "figures" / "accuracy_smoke.png").stat().st_size
     html = (folder / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and 'src="figures/' not in html  # self-contained
-    assert f"| {row['mean']:.4g} |" in re.sub(r" +", " ", report)  # tabulate pads cells to the header's width
+    assert f"| {100 * row['mean']:.1f} |" in re.sub(r" +", " ", report)  # accuracy in %, one decimal
     lines = [line for line in proc.stderr.splitlines() if line.startswith("sweep: ")]
     assert lines[0] == "sweep: 4 runs into " + str(folder)
     assert lines[-1].startswith("sweep: 4/4 runs done, 0 failed")
@@ -270,7 +271,7 @@ def test_report_puts_a_published_table_beside_our_cells(tmp_path):
     row = paper_comparison(frame, paper).iloc[0]
     assert row["model"] == "CNN-rand" and row["paper"] == 76.1 and row["runs"] == 3
     assert row["ours_mean"] == pytest.approx(72.0) and row["gap"] == pytest.approx(-4.1)
-    assert row["ours_ci95"] == "67.0-77.0"  # 72 +- t(0.975, 2) * 2 / sqrt(3) = 72 +- 4.97
+    assert row["ours_ci95"] == "[67.0, 77.0]"  # 72 +- t(0.975, 2) * 2 / sqrt(3) = 72 +- 4.97
 
 
 def test_paper_table_is_found_by_file_name_among_the_study_files(tmp_path):

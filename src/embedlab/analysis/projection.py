@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import atomic_write
 from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
 
 SAMPLE_FILE = "sentences.npz"
@@ -192,10 +193,10 @@ def draw(
     axes[0][0].legend(loc="best", fontsize=7, markerscale=2)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out)
+    try:  # whole, under a name unique to this process: two sweeps ending into one study may draw the same figure
+        atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".png")
+    finally:
+        plt.close(fig)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import combinations
 from pathlib import Path
 
@@ -85,17 +86,25 @@ def read_run(run_dir: Path) -> dict[str, object]:
     return row
 
 
-def collect(folder: Path) -> pd.DataFrame:
-    """Every run directory below folder, one row each, in path order."""
+def require_folder(folder: Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise EmbedlabError(f"{folder} is not a folder of runs; give the sweep or study folder that holds them")
+    return folder
+
+
+def collect(folder: Path) -> pd.DataFrame:
+    """Every run directory below folder, one row each, in path order."""
+    folder = require_folder(folder)
     rows = [read_run(path.parent) for path in sorted(folder.rglob(STATUS_FILE))]
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise EmbedlabError(f"{folder} holds no run directories (no {STATUS_FILE} below it)")
-    if "config.task.train_size" not in frame:
-        frame["config.task.train_size"] = None
+    for column in ("task", "model", "embedding", "mode", "seed", "config.task.train_size"):
+        if column not in frame:  # a folder whose every record is broken still gets a table listing them
+            frame[column] = None
+    if "test_accuracy" not in frame:
+        frame["test_accuracy"] = np.nan
     return frame
 
 
@@ -289,17 +298,25 @@ def build(folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None 
     return written
 
 
+@contextmanager
+def results_lock(out_dir: Path) -> Iterator[None]:
+    """The study folder's table lock: sweeps ending at once into one folder write their table and report in turn."""
+    from filelock import FileLock
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir / ".results.lock")):
+        yield
+
+
 def build_locked(folder: Path, out_dir: Path | None = None) -> tuple[dict[str, Path], pd.DataFrame]:
     """build() while holding the folder's table lock: sweeps ending at once into one study write one at a time.
 
     Each build reads every run directory below the folder, so whichever sweep ends last writes a table holding
     the runs of both.
     """
-    from filelock import FileLock
-
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out_dir / ".results.lock")):
+    with results_lock(out_dir):
         frame = collect(folder)
         return build(folder, out_dir, frame), frame
 
