@@ -43,6 +43,9 @@ class Case:
     expect: str  # "ok" | "error"
     build: Callable[[Path], list[str]]  # writes files, returns the CLI arguments
     fragment: str = ""  # expected in the error line
+    command: str = "run"  # the `embedlab` command: run, sweep, predict, neighbours, report
+    check: Callable[[Path], str | None] | None = None  # a further promise; returns what broke it
+    security: bool = False  # a broken promise here is a SECURITY finding, not only WRONG
 
 
 def reviews(n: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -327,6 +330,313 @@ CASES: list[Case] = [
 ]
 
 
+# ------------------------------------------------------------------ issue 24's probe: new cases (2026-12-07)
+_TRAINED: list[Path] = []
+
+
+def trained_run(tmp: Path) -> Path:
+    """A copy of one finished smoke run (trained once per probe) that a case may damage."""
+    import shutil
+
+    if not _TRAINED:
+        home = Path(tempfile.mkdtemp(prefix="embedlab-probe-trained-"))
+        env = {**os.environ, "EMBEDLAB_RESULTS_DIR": str(home / "results"), "EMBEDLAB_CACHE_DIR": str(home / "cache")}
+        args = ["experiment=smoke", "analysis.enabled=false", "tracking.mlflow=false", f"hydra.run.dir={home / 'run'}"]
+        subprocess.run([sys.executable, "-m", "embedlab.run", *args], env=env, capture_output=True, check=True)
+        _TRAINED.append(home / "run")
+    return Path(shutil.copytree(_TRAINED[0], tmp / "trained"))
+
+
+def damaged(tmp: Path, damage: Callable[[Path], object], *args: str) -> list[str]:
+    run = trained_run(tmp)
+    damage(run)
+    return [str(run), *args]
+
+
+def set_status(status: str) -> Callable[[Path], object]:
+    def change(run: Path) -> None:
+        record = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**record, "status": status}))
+
+    return change
+
+
+def nothing_outside(tmp: Path) -> str | None:
+    return "wrote outside the results folder: " + str(tmp / "elsewhere") if (tmp / "elsewhere").exists() else None
+
+
+def study_folder(tmp: Path, records: dict[str, bytes]) -> list[str]:
+    for name, data in records.items():
+        (tmp / "study" / name).mkdir(parents=True)
+        (tmp / "study" / name / "metrics.json").write_bytes(data)
+    return [str(tmp / "study")]
+
+
+def input_file(tmp: Path, name: str, data: bytes, *args: str) -> list[str]:
+    (tmp / name).write_bytes(data)
+    return [str(trained_run(tmp)), "--input", str(tmp / name), *args]
+
+
+def unchanged_after_refusal(tmp: Path) -> str | None:
+    run = tmp / "run"
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    again = subprocess.run(
+        [sys.executable, "-m", "embedlab.run", *table(tmp), "seed=9", "resume=true", f"hydra.run.dir={run}"],
+        env={**os.environ, "EMBEDLAB_RESULTS_DIR": str(tmp / "results"), "EMBEDLAB_CACHE_DIR": str(tmp / "cache")},
+        capture_output=True,
+        text=True,
+    )
+    if again.returncode == 0 or "Traceback" in again.stderr:
+        return f"the refused rerun exited {again.returncode}"
+    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    changed = sorted(p.name for p in set(before) | set(after) if before.get(p) != after.get(p))
+    return f"the refused rerun changed {changed}" if changed else None
+
+
+def no_partial_files(tmp: Path) -> str | None:
+    run = tmp / "full" / "run"
+    left = sorted(p.name for p in run.iterdir()) if run.exists() else []
+    extra = [n for n in left if n not in ("metrics.json", "config.yaml", "run.log", ".lock", ".hydra")]
+    return f"partial files left: {extra}" if extra else None
+
+
+HOSTILE = "<img/src/onerror=document.title='pwned'>"
+
+CASES += [
+    # names that are paths (security: a write outside the results folder)
+    Case(
+        "task_name_dotdot",
+        "error",
+        lambda t: [*table(t), f"task.name=../../../../../../../../{t}/elsewhere/x"],
+        "must be a name",
+        check=nothing_outside,
+        security=True,
+    ),
+    Case(
+        "embedding_name_slash",
+        "error",
+        lambda t: [*table(t), f"embedding.name={t}/elsewhere/x"],
+        "must be a name",
+        check=nothing_outside,
+        security=True,
+    ),
+    Case("model_name_dotdot", "error", lambda t: [*table(t), "model.name=.."], "must be a name"),
+    Case("task_name_hidden", "error", lambda t: [*table(t), "task.name=.x"], "must be a name"),
+    Case(
+        "study_dotdot",
+        "error",
+        lambda t: [*table(t), "+layout=study", f"study=../../../../../../../../{t}/elsewhere/y"],
+        "must be a name",
+        command="sweep",
+        check=nothing_outside,
+        security=True,
+    ),
+    Case("html_in_a_name_is_a_name", "ok", lambda t: [*table(t), "embedding.name='<img src=x onerror=alert(1)>'"]),
+    # numbers that are not numbers
+    Case("learning_rate_nan", "error", lambda t: [*table(t), "trainer.learning_rate=nan"], "finite"),
+    Case("learning_rate_inf", "error", lambda t: [*table(t), "trainer.learning_rate=inf"], "finite"),
+    Case("dropout_minus_inf", "error", lambda t: [*table(t), "model.dropout=-inf"], "finite"),
+    Case("dev_fraction_nan", "error", lambda t: [*table(t), "task.dev_fraction=nan"], "finite"),
+    # files and folders
+    Case(
+        "jsonl_broken_line",
+        "error",
+        lambda t: raw_file(
+            t,
+            "t.jsonl",
+            b"\n".join(
+                [json.dumps({"text": f"good film {i}", "label": "pos" if i % 2 else "neg"}).encode() for i in range(40)]
+                + [b'{"text": "oops", "label": }']
+            )
+            + b"\n",
+        ),
+        "line 41",
+    ),
+    Case("refused_rerun_changes_nothing", "ok", lambda t: [*table(t), "seed=1"], check=unchanged_after_refusal),
+    Case(
+        "disk_full_leaves_no_partial_files",
+        "error",
+        lambda t: [*table(t), f"hydra.run.dir={nearly_full(t / 'full', 60 * 1024)}/run"],
+        "No space left",
+        check=no_partial_files,
+    ),
+    Case(
+        "hostile_word_in_training_text",
+        "ok",
+        lambda t: (
+            table(t, with_texts([f"{HOSTILE} good film {i}" for i in range(200)])) + ["task.tokenizer.style=whitespace"]
+        ),
+    ),
+    # predict
+    Case("predict_empty_text", "error", lambda t: [str(trained_run(t)), "--text", " "], "is empty", command="predict"),
+    Case(
+        "predict_empty_cells",
+        "error",
+        lambda t: input_file(t, "in.csv", b'text\ngood film\n""\n'),
+        "is empty",
+        command="predict",
+    ),
+    Case(
+        "predict_vocab_cut",
+        "error",
+        lambda t: damaged(
+            t,
+            lambda r: (r / "vocab.txt").write_text("\n".join((r / "vocab.txt").read_text().split("\n")[:100]) + "\n"),
+            "--text",
+            "good",
+        ),
+        "changed",
+        command="predict",
+    ),
+    Case(
+        "predict_vocab_extra_rows",
+        "error",
+        lambda t: damaged(
+            t, lambda r: (r / "vocab.txt").write_text((r / "vocab.txt").read_text() + "extra\n"), "--text", "good"
+        ),
+        "changed",
+        command="predict",
+    ),
+    Case(
+        "predict_status_running",
+        "error",
+        lambda t: damaged(t, set_status("running"), "--text", "good"),
+        "'running'",
+        command="predict",
+    ),
+    Case(
+        "predict_status_failed",
+        "error",
+        lambda t: damaged(t, set_status("failed"), "--text", "good"),
+        "'failed'",
+        command="predict",
+    ),
+    Case(
+        "predict_latin1_no_encoding",
+        "error",
+        lambda t: input_file(t, "in.csv", "text\ncaf\xe9 film\n".encode("latin-1")),
+        "--encoding",
+        command="predict",
+    ),
+    Case(
+        "predict_latin1_with_encoding",
+        "ok",
+        lambda t: input_file(t, "in.csv", "text\ncaf\xe9 film\n".encode("latin-1"), "--encoding", "latin-1"),
+        command="predict",
+    ),
+    Case(
+        "predict_truncated_model",
+        "error",
+        lambda t: damaged(
+            t, lambda r: (r / "model.keras").write_bytes((r / "model.keras").read_bytes()[:4000]), "--text", "good"
+        ),
+        "model.keras",
+        command="predict",
+    ),
+    Case(
+        "predict_pickle_as_model",
+        "error",
+        lambda t: damaged(
+            t, lambda r: (r / "model.keras").write_bytes(b"\x80\x04\x95\x10\x00cos\nsystem\n."), "--text", "good"
+        ),
+        "not a Keras model",
+        command="predict",
+        security=True,
+    ),
+    Case(
+        "predict_invalid_classifier_json",
+        "error",
+        lambda t: damaged(t, lambda r: (r / "classifier.json").write_text("{"), "--text", "good"),
+        "classifier.json",
+        command="predict",
+    ),
+    Case(
+        "predict_older_classifier_json",
+        "error",
+        lambda t: damaged(
+            t, lambda r: (r / "classifier.json").write_text('{"classes": ["a", "b"], "max_len": 5}'), "--text", "good"
+        ),
+        "another embedlab version",
+        command="predict",
+    ),
+    Case(
+        "predict_out_missing_folder",
+        "error",
+        lambda t: [str(trained_run(t)), "--text", "good", "--out", str(t / "no" / "p.csv")],
+        "does not exist",
+        command="predict",
+    ),
+    Case(
+        "predict_out_existing_file",
+        "error",
+        lambda t: (
+            (t / "mine.csv").write_text("keep"),
+            [str(trained_run(t)), "--text", "good", "--out", str(t / "mine.csv")],
+        )[1],
+        "never overwrites",
+        command="predict",
+        check=lambda t: None if (t / "mine.csv").read_text() == "keep" else "overwrote the user's file",
+    ),
+    Case("predict_not_a_run", "error", lambda t: [str(t), "--text", "good"], "not a run directory", command="predict"),
+    Case("predict_ok", "ok", lambda t: [str(trained_run(t)), "--text", "a good film"], command="predict"),
+    # neighbours
+    Case(
+        "neighbours_k_zero",
+        "error",
+        lambda t: [str(trained_run(t)), "good", "-k", "0"],
+        "at least 1",
+        command="neighbours",
+    ),
+    Case(
+        "neighbours_k_negative",
+        "error",
+        lambda t: [str(trained_run(t)), "good", "-k", "-1"],
+        "at least 1",
+        command="neighbours",
+    ),
+    Case(
+        "neighbours_truncated_space",
+        "error",
+        lambda t: damaged(
+            t,
+            lambda r: (r / "embedding_trained.w2v.bin").write_bytes(
+                (r / "embedding_trained.w2v.bin").read_bytes()[:500]
+            ),
+            "good",
+        ),
+        "truncated",
+        command="neighbours",
+    ),
+    Case(
+        "neighbours_unknown_word",
+        "error",
+        lambda t: [str(trained_run(t)), "zzzqqq"],
+        "not in this run",
+        command="neighbours",
+    ),
+    Case("neighbours_ok", "ok", lambda t: [str(trained_run(t)), "good", "-k", "3"], command="neighbours"),
+    # report
+    Case(
+        "report_deeply_nested_record",
+        "ok",
+        lambda t: study_folder(t, {"a": b"[" * 200_000 + b"]" * 200_000}),
+        command="report",
+        check=lambda t: None if "broken" in (t / "study" / "runs.csv").read_text() else "not broken",
+    ),
+    Case(
+        "report_record_of_10_mb",
+        "ok",
+        lambda t: study_folder(t, {"a": b'{"status": "completed", "x": "' + b"x" * (10 * 2**20) + b'"}'}),
+        command="report",
+        check=lambda t: None if "broken" in (t / "study" / "runs.csv").read_text() else "not broken",
+    ),
+    Case("report_folder_missing", "error", lambda t: [str(t / "nothing")], "not a folder", command="report"),
+    Case(
+        "report_no_runs", "error", lambda t: ((t / "empty").mkdir(), [str(t / "empty")])[1], "no run", command="report"
+    ),
+]
+
+
 def mounted(folder: Path, options: str) -> Path:
     """A tmpfs at folder (root only): read-only, or so small that a run fills it."""
     folder.mkdir()
@@ -348,12 +658,26 @@ def unmount_below(folder: Path) -> None:
             subprocess.run(["umount", point], check=False)
 
 
-def judge(case: Case, proc: subprocess.CompletedProcess[str] | None, seconds: float, run_dir: Path) -> tuple[str, str]:
+def judge(
+    case: Case, proc: subprocess.CompletedProcess[str] | None, seconds: float, run_dir: Path, tmp: Path
+) -> tuple[str, str]:
+    verdict, detail = _judge(case, proc, seconds, run_dir)
+    problem = case.check(tmp) if case.check is not None and proc is not None else None
+    if problem:
+        verdict, detail = "WRONG", problem
+    if verdict == "WRONG" and case.security:
+        verdict = "SECURITY"
+    return verdict, detail
+
+
+def _judge(case: Case, proc: subprocess.CompletedProcess[str] | None, seconds: float, run_dir: Path) -> tuple[str, str]:
     if proc is None:
         return "WRONG", f"did not finish in {LIMIT} s"
     errors = [line for line in proc.stderr.splitlines() if line.startswith("embedlab: error:")]
     record = run_dir / "metrics.json"
     status = json.loads(record.read_text()).get("status") if record.exists() else None
+    if case.command not in ("run", "sweep"):
+        status = "completed" if proc.returncode == 0 else None  # no run directory of its own
     if case.expect == "ok":
         if proc.returncode == 0 and status == "completed":
             return "RIGHT", f"completed in {seconds:.0f} s"
@@ -386,10 +710,15 @@ def main() -> int:
             tmp = Path(folder)
             cli = case.build(tmp)
             run_dir = tmp / "run"
-            if not any(a.startswith("hydra.run.dir=") for a in cli):
+            if case.command == "sweep":
+                cli = ["-m", *cli, f"hydra.sweep.dir={tmp / 'sweep'}"]
+            elif case.command != "run":
+                pass
+            elif not any(a.startswith("hydra.run.dir=") for a in cli):
                 cli = [*cli, f"hydra.run.dir={run_dir}"]
             else:
                 run_dir = Path(next(a for a in cli if a.startswith("hydra.run.dir=")).split("=", 1)[1])
+            program = ["embedlab.run"] if case.command in ("run", "sweep") else ["embedlab.cli", case.command]
             env = {
                 **os.environ,
                 "EMBEDLAB_RESULTS_DIR": str(tmp / "results"),
@@ -399,7 +728,7 @@ def main() -> int:
             started = time.perf_counter()
             try:
                 proc = subprocess.run(
-                    [sys.executable, "-m", "embedlab.run", *cli],
+                    [sys.executable, "-m", *program, *cli],
                     env=env,
                     capture_output=True,
                     text=True,
@@ -408,7 +737,7 @@ def main() -> int:
                 )
             except subprocess.TimeoutExpired:
                 proc = None
-            verdict, detail = judge(case, proc, time.perf_counter() - started, run_dir)
+            verdict, detail = judge(case, proc, time.perf_counter() - started, run_dir, tmp)
             unmount_below(tmp)
             for path in tmp.rglob("*"):  # let TemporaryDirectory clean a read-only folder
                 if path.is_dir():
@@ -418,11 +747,12 @@ def main() -> int:
     lines = ["| case | expected | verdict | what happened |", "|---|---|---|---|"]
     lines += [f"| {n} | {e} | {v} | {d.replace('|', '/')} |" for n, e, v, d in rows]
     wrong = sum(v == "WRONG" for *_, v, _ in rows)
-    lines.append(f"\n{len(rows)} cases, {len(rows) - wrong} RIGHT, {wrong} WRONG")
+    security = sum(v == "SECURITY" for *_, v, _ in rows)
+    lines.append(f"\n{len(rows)} cases, {len(rows) - wrong - security} RIGHT, {wrong} WRONG, {security} SECURITY")
     print("\n".join(lines[-1:]))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
-    return 1 if wrong else 0
+    return 1 if wrong or security else 0
 
 
 if __name__ == "__main__":
