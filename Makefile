@@ -10,7 +10,7 @@ JOBS ?= 2
 THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run-experiment pretrain sweep report results-table smoke test test-fast lint format docs bench bench-load bench-pretrain
+.PHONY: help install lock run-experiment pretrain sweep report results-table smoke test test-fast lint format docs bench bench-load bench-pretrain
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -19,8 +19,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 
-install: $(PY) ## Create .venv and install embedlab with its dev extras
-	$(PY) -m pip install -e '.[dev]'
+install: $(PY) ## Create .venv and install embedlab with its dev extras, at the versions in requirements.lock
+	$(PY) -m pip install -c requirements.lock -e '.[dev]'
+
+lock: ## Rewrite requirements.lock from the current .venv (after changing dependencies; commit it with the change)
+	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^embedlab'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 run-experiment: ## Default: SST-2 CNN scratch vs GloVe frozen vs fine-tuned; or one run with ARGS="task=... embedding=..."
 ifeq ($(strip $(ARGS)),)
@@ -48,7 +52,7 @@ report: ## Results table + report.md/html of results/<EXPERIMENT> (or of any fol
 	$(EMBEDLAB) report $(or $(RUNS),$(RESULTS)/$(EXPERIMENT)) --cache-dir "$${EMBEDLAB_CACHE_DIR:-.cache}"
 
 results-table: ## One table of the runs below RUNS=<folder> (runs.parquet/csv, cells.csv over seeds, paired.csv)
-	$(PY) -m embedlab.studies.results $(RUNS)
+	$(EMBEDLAB) results $(RUNS)
 
 smoke: ## The whole pipeline in under a minute on data shipped with gensim
 	$(EMBEDLAB) run experiment=smoke

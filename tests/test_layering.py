@@ -115,3 +115,15 @@ def test_each_stage_imports_only_itself_and_earlier_stages():
 
 def test_no_import_cycle_in_the_package():
     assert cycles(graph()) == []
+
+
+def test_one_printer_of_the_error_line_and_one_entry_point():
+    """`embedlab: error:` is printed by core.errors.print_error only; `embedlab` (cli) is the entry point, with
+    `python -m embedlab.run` its documented alias."""
+    package = Path(__file__).resolve().parents[1] / "src" / "embedlab"
+    printers = [p.relative_to(package) for p in package.rglob("*.py") if "embedlab: error:" in p.read_text()]
+    assert [str(p) for p in printers] == ["core/errors.py"]
+    mains = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if '__name__ == "__main__"' in p.read_text()
+    )
+    assert mains == ["cli.py", "run.py"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import shutil
 import subprocess
@@ -250,3 +251,17 @@ def test_a_run_pretrains_on_the_corpus_and_its_own_training_split(isolated_env, 
     )
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "embedlab: error: corpus smoke has task_train=true" in refused.stderr
+
+
+def test_a_half_written_counts_file_means_the_corpus_is_tokenized_again(tmp_path, caplog):
+    corpus, _ = settings("word2vec", *FAST)
+    tokenizer = pretrain.Tokenizer(**corpus["tokenizer"])
+    first = pretrain.tokenized_corpus(corpus, tokenizer, tmp_path, tmp_path)
+    counts = first.path.with_suffix(".count")
+    assert counts.read_text() == f"{first.documents} {first.tokens}\n"
+    assert not [p for p in counts.parent.iterdir() if p.name.startswith(".")]  # written whole, no temporary left
+    counts.write_text(str(first.documents))  # another process stopped mid-write
+    with caplog.at_level(logging.WARNING):
+        again = pretrain.tokenized_corpus(corpus, tokenizer, tmp_path, tmp_path)
+    assert (again.documents, again.tokens) == (first.documents, first.tokens)
+    assert "not a complete counts file" in caplog.text

@@ -7,6 +7,10 @@ embedlab report results/seed_question                                  # table +
 embedlab predict RUN_DIR --text "a gorgeous, witty film"               # labels and probabilities
 embedlab predict RUN_DIR --input new.csv --text-column text --out preds.csv
 embedlab neighbours RUN_DIR good --space trained -k 10
+embedlab results FOLDER                                                # the results table alone (no report)
+embedlab projection out.png RUN_DIR ...                                # sentence projections of runs side by side
+
+`embedlab` is the one entry point; `python -m embedlab.run ...` is the same as `embedlab run ...` (the tests use it).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.vectors.space import RUN_SPACES, TRAINED
 
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
@@ -215,7 +219,7 @@ def _neighbours(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("run", "sweep", "pretrain", "report", "predict", "neighbours")
+    commands = ("run", "sweep", "pretrain", "report", "predict", "neighbours", "results", "projection")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip() + "\n\n`embedlab <command> --help` for each command.")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
@@ -243,6 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from embedlab.studies.report import main as report_main
 
         return report_main(rest)
+    if command == "results":
+        from embedlab.studies.results import main as results_main
+
+        return results_main(rest)
+    if command == "projection":
+        from embedlab.analysis.projection import main as projection_main
+
+        return projection_main(rest)
     parser = argparse.ArgumentParser(prog=f"embedlab {command}")
     parser.add_argument("run_dir", type=Path, help="a finished run's directory")
     if command == "predict":
@@ -262,10 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except EmbedlabError as exc:
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     except OSError as exc:  # e.g. --out on a full disk
-        print(f"embedlab: error: cannot write {exc.filename or 'the output'}: {exc.strerror}", file=sys.stderr)
+        print_error(f"cannot write {exc.filename or 'the output'}: {exc.strerror}")
         return 2
 
 

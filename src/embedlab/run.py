@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
 from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, export_locations
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.resources import peak_memory_mb
 from embedlab.core.rundir import (  # noqa: F401 - also their old home
@@ -470,12 +470,12 @@ def main(cfg: DictConfig) -> float:
         if _in_sweep():
             REFUSALS[str(Path(cfg.paths.output_dir))] = str(exc)  # read by the sweep's on_job_end, in this process
             return math.nan
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         sys.exit(2)
     except KeyboardInterrupt:
         if _in_sweep():
             raise  # the sweep's process stops the sweep and records what its jobs left (cli)
-        print(f"embedlab: error: {cfg.paths.output_dir}: {INTERRUPTED}", file=sys.stderr)
+        print_error(f"{cfg.paths.output_dir}: {INTERRUPTED}")
         sys.exit(130)
     except OSError as exc:
         if exc.errno not in DISK_ERRORS:
@@ -491,7 +491,7 @@ def main(cfg: DictConfig) -> float:
     log.error("%s", message)
     if _in_sweep():  # the sweep's end prints the one error line and exits non-zero
         return math.nan
-    print(f"embedlab: error: {message}", file=sys.stderr)
+    print_error(message)
     sys.exit(2)
 
 
@@ -499,7 +499,7 @@ def cli(args: list[str]) -> None:
     """`python -m embedlab.run ...` and `embedlab run ...`: one-line errors for what Hydra would report at length."""
     export_locations()
     if problem := unknown_choice(args) or composition_problem(args):
-        print(f"embedlab: error: {problem}", file=sys.stderr)
+        print_error(problem)
         sys.exit(2)
     sys.argv = [sys.argv[0], *args]
     try:
@@ -507,7 +507,7 @@ def cli(args: list[str]) -> None:
     except KeyboardInterrupt:
         from embedlab.studies.sweep import interrupted_sweep
 
-        print(f"embedlab: error: {interrupted_sweep()}", file=sys.stderr)
+        print_error(interrupted_sweep())
         sys.exit(130)
 
 

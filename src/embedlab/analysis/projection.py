@@ -2,14 +2,13 @@
 
 Every run of a task draws the same test sentences (a fixed seed, independent of the run's seed), so panels of
 different runs compare. One run's figure has a panel per space (trained, initial, references); a comparison
-figure across runs (a sweep's end, or `python -m embedlab.analysis.projection out.png RUN_DIR...`) has one per run.
+figure across runs (a sweep's end, or `embedlab projection out.png RUN_DIR...`) has one per run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
 
@@ -315,16 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.out.exists() and not args.force:
-        print(f"embedlab: error: {args.out} exists; pick another name or pass --force", file=sys.stderr)
+        print_error(f"{args.out} exists; pick another name or pass --force")
         return 2
     try:
         compare_projections(args.runs, args.out, args.methods.split(","), args.cache_dir)
     except EmbedlabError as exc:
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     print(args.out)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

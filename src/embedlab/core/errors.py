@@ -1,5 +1,14 @@
-"""One exception type for every mistake a user can fix, so the CLI can print it in one line."""
+"""The one exception the project raises for what a user can fix, and the one place that prints it."""
+
+from __future__ import annotations
+
+import sys
 
 
 class EmbedlabError(Exception):
-    """A problem with user input (config, data file, vector file) that the message explains how to fix."""
+    """A problem the user can fix (bad input, missing file, ...): reported as one line, never a traceback."""
+
+
+def print_error(message: object) -> None:
+    """`embedlab: error: <message>` on stderr, the one line every failure ends in (tests look for it)."""
+    print(f"embedlab: error: {message}", file=sys.stderr, flush=True)

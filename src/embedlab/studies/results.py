@@ -4,14 +4,13 @@ Every run directory (any depth below a folder) with a metrics.json is one row: i
 resolved config value from its config.yaml as a `config.<dotted.key>` column. Only `completed` runs are results;
 `failed` runs and runs that never finished (`running`: killed, or still going) are listed, never aggregated.
 
-    python -m embedlab.studies.results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv, unseen.csv
+    embedlab results FOLDER [--out DIR]   # runs.parquet, runs.csv, cells.csv, paired.csv, unseen.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import combinations
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import STATUS_FILE
 from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
@@ -335,13 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = build(args.folder, args.out)
     except EmbedlabError as exc:
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     print(status_counts(pd.read_csv(written["runs.csv"], usecols=["status"])))
     for path in written.values():
         print(path)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

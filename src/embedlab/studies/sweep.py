@@ -19,6 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, locked_elsewhere, remove_partial
 
@@ -250,12 +251,11 @@ class SweepCallbacks(Callback):
             self._finish(config)
         except Exception as exc:
             log.exception("the sweep's results table or report failed")
-            print(f"embedlab: error: results table / report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print_error(f"results table / report not written: {type(exc).__name__}: {exc}")
             sys.exit(1)
 
     @staticmethod
     def _finish(config: DictConfig) -> None:
-        from embedlab.core.errors import EmbedlabError
         from embedlab.studies.report import publish
 
         folder = Path(config.hydra.sweep.dir)
@@ -279,10 +279,8 @@ class SweepCallbacks(Callback):
         print(f"report: {written['report.md']} and {written['report.html']}", flush=True)
         failed = [m for m in mine if m["status"] in ("failed", "broken", "incomplete")]
         if failed:
-            print(
-                f"embedlab: error: {len(failed)} of {len(mine)} runs of this sweep failed, not counted; first: "
-                f"{failed[0].get('error') or failed[0]['run_dir']} (rerun with resume=true retries failed runs)",
-                file=sys.stderr,
-                flush=True,
+            print_error(
+                f"{len(failed)} of {len(mine)} runs of this sweep failed, not counted; first: "
+                f"{failed[0].get('error') or failed[0]['run_dir']} (rerun with resume=true retries failed runs)"
             )
             sys.exit(1)

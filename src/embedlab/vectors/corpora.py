@@ -17,6 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.jsonio import atomic_write
 from embedlab.data.datasets import IMDB_URL
 from embedlab.data.download import ensure
 from embedlab.data.text import Tokenizer
@@ -141,10 +142,16 @@ def _cache_paths(
 
 
 def _cached(path: Path, meta: Path, key: str) -> TokenizedCorpus | None:
-    if path.exists() and meta.exists():
+    """The cached corpus when both its text and its counts are whole; a counts file another process left half
+    written (or emptied) means not cached, and the corpus is tokenized again."""
+    if not (path.exists() and meta.exists()):
+        return None
+    try:
         docs, tokens = (int(x) for x in meta.read_text().split())
-        return TokenizedCorpus(path, key, docs, tokens)
-    return None
+    except ValueError:
+        log.warning("%s is not a complete counts file; tokenizing the corpus again", meta)
+        return None
+    return TokenizedCorpus(path, key, docs, tokens)
 
 
 def cached_corpus(
@@ -194,7 +201,7 @@ def tokenized_corpus(
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    meta.write_text(f"{docs} {tokens}\n")
+    atomic_write(meta, lambda part: part.write_text(f"{docs} {tokens}\n"))  # whole, or not there
     seconds = time.perf_counter() - started
     log.info(
         "corpus %s: %d documents, %d tokens, tokenized in %.1fs (%.0f tokens/s)",

@@ -1,6 +1,6 @@
 """Train word2vec, GloVe and fastText on one corpus with one tokenizer, cached by everything that shapes them.
 
-python -m embedlab.vectors.pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
+embedlab pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from embedlab.core.config import CONFIG_DIR, export_locations
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.config import CONFIG_DIR
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
 from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, tokenized_corpus
@@ -279,7 +279,7 @@ def main(cfg: DictConfig) -> None:
         model = ensure_pretrained(corpus_cfg, pretrain_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir))
     except EmbedlabError as exc:
         log.error("%s", exc)
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         sys.exit(2)
     out = Path(cfg.paths.output_dir)
     (out / REPORT_FILE).write_text(json.dumps({**model.report, "cache_folder": str(model.folder)}, indent=2) + "\n")
@@ -296,8 +296,3 @@ def main(cfg: DictConfig) -> None:
         )
     }
     print(json.dumps({"algorithm": model.report["algorithm"], **summary, "vectors": str(model.vectors)}, indent=2))
-
-
-if __name__ == "__main__":
-    export_locations()
-    main()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from embedlab.core.errors import EmbedlabError
+from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.studies.report.browser import BROWSER_K, browser_data, browser_html
 from embedlab.studies.report.figures import (
@@ -348,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written, frame = publish(args.folder, args.out, args.cache_dir, args.title)
     except EmbedlabError as exc:
-        print(f"embedlab: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     print(status_counts(frame))
     for path in written.values():
