@@ -16,7 +16,6 @@ embedlab projection out.png RUN_DIR ...                                # sentenc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.core.errors import EmbedlabError, print_error
+from embedlab.core.rundir import RunDir, finished_run
 from embedlab.vectors.space import RUN_SPACES, TRAINED
 
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
@@ -39,120 +39,6 @@ def sweep_arguments(args: Sequence[str]) -> list[str]:
     return ["-m", *defaults, *args]
 
 
-CLASSIFIER_KEYS = {"classes": list, "tokenizer": dict, "max_len": int, "min_len": int, "batch_size": int}
-
-
-def finished_run(run_dir: Path) -> Path:
-    """A run directory whose record says it completed; anything else is one line saying what it is."""
-    from embedlab.core.rundir import STATUS_FILE
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise EmbedlabError(f"{run_dir} is not a folder; give the directory of a finished run")
-    try:
-        record = json.loads((run_dir / STATUS_FILE).read_text())
-        status = record.get("status") if isinstance(record, dict) else "unreadable"
-    except (OSError, UnicodeError, json.JSONDecodeError):
-        status = "unreadable" if (run_dir / STATUS_FILE).exists() else "missing"
-    if status == "missing":
-        raise EmbedlabError(
-            f"{run_dir} is not a run directory (no {STATUS_FILE}); give the directory of a finished run"
-        )
-    if status != "completed":
-        raise EmbedlabError(
-            f"{run_dir}: its {STATUS_FILE} says {status!r}, not 'completed'; give the directory of a finished run "
-            "(an unfinished or failed run's files are partial)"
-        )
-    return run_dir
-
-
-def read_classifier(run_dir: Path) -> tuple[dict, list[str]]:
-    """classifier.json and vocab.txt, checked against each other (a changed file would predict silently wrong)."""
-    from embedlab.run import CLASSIFIER_FILE, VOCAB_FILE
-
-    spec_path, vocab_path = run_dir / CLASSIFIER_FILE, run_dir / VOCAB_FILE
-    try:
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EmbedlabError(f"{spec_path} is missing; the run was made without save_model=true") from None
-    except (UnicodeError, json.JSONDecodeError) as exc:
-        raise EmbedlabError(f"{spec_path} is not valid JSON ({exc}); rerun the run to write it again") from None
-    spec = spec if isinstance(spec, dict) else {}
-    wrong = [key for key, kind in CLASSIFIER_KEYS.items() if not isinstance(spec.get(key), kind)]
-    counts = spec.get("vocab_counts")
-    if wrong or not isinstance(counts, list) or not spec["classes"]:
-        missing = ", ".join(wrong or ["vocab_counts"])
-        raise EmbedlabError(
-            f"{spec_path} lacks or mistypes {missing}: written by another embedlab version or edited; "
-            "rerun the run with this version"
-        )
-    try:
-        words = vocab_path.read_text(encoding="utf-8").split("\n")[:-1]
-    except FileNotFoundError:
-        raise EmbedlabError(f"{vocab_path} is missing; the run was made without save_model=true") from None
-    except UnicodeError:
-        raise EmbedlabError(f"{vocab_path} is not UTF-8 text; the run directory was changed, rerun it") from None
-    if len(words) != len(counts):
-        raise EmbedlabError(
-            f"{vocab_path} has {len(words)} words but {CLASSIFIER_FILE} counts {len(counts)}: the run directory was "
-            "changed since training; rerun the run"
-        )
-    return spec, words
-
-
-def load_classifier(run_dir: Path, n_words: int) -> object:
-    """model.keras, refused in one line when it is not a whole Keras file of this vocabulary's size."""
-    import zipfile
-
-    from embedlab.run import MODEL_FILE
-
-    path = run_dir / MODEL_FILE
-    if not path.exists():
-        raise EmbedlabError(
-            f"{run_dir} has no {MODEL_FILE}: give the directory of a finished neural run made with save_model=true"
-        )
-    if not zipfile.is_zipfile(path):
-        raise EmbedlabError(f"{path} is not a Keras model file (damaged, truncated or replaced); rerun the run")
-    import keras
-
-    import embedlab.training.models  # noqa: F401  (registers the custom layers the saved model uses)
-    import embedlab.training.optimizers  # noqa: F401
-    from embedlab.training.models import EMBEDDING_LAYER
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-        rows = int(model.get_layer(EMBEDDING_LAYER).input_dim)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged or tampered file
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise EmbedlabError(
-            f"{path} cannot be loaded ({reason}); the file is damaged or was changed, rerun the run"
-        ) from None
-    if rows != n_words:
-        raise EmbedlabError(f"{path} has {rows} embedding rows but vocab.txt {n_words} words; rerun the run")
-    return model
-
-
-def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """A finished run's classifier on new texts: predicted class names and class probabilities."""
-    from embedlab.data.text import Tokenizer, Vocabulary
-    from embedlab.training.train import predict
-
-    run_dir = finished_run(run_dir)
-    spec, words = read_classifier(run_dir)
-    empty = [i for i, text in enumerate(texts, 1) if not str(text).strip()]
-    if empty:
-        shown = ", ".join(map(str, empty[:5])) + (" ..." if len(empty) > 5 else "")
-        raise EmbedlabError(f"text {shown} of {len(texts)} is empty; give every text some words")
-    vocab = Vocabulary(tuple(words), tuple(spec["vocab_counts"]))
-    tokenizer = Tokenizer(**spec["tokenizer"])
-    model = load_classifier(run_dir, len(words))
-    x = vocab.encode([tokenizer(t) for t in texts], spec["max_len"])
-    probs = predict(model, x, spec["batch_size"], spec["min_len"])
-    if not np.isfinite(probs).all():
-        raise EmbedlabError(f"{run_dir}: the model gives non-finite probabilities; its weights are damaged, rerun it")
-    return [spec["classes"][i] for i in probs.argmax(1)], probs
-
-
 def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> list[tuple[str, float]]:
     """The k nearest words of a word in a run's trained or initial embedding (cosine)."""
     from gensim.models import KeyedVectors
@@ -161,7 +47,7 @@ def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> l
         raise EmbedlabError(f"-k {k}: give how many neighbours to show, at least 1")
     if space not in RUN_SPACES:
         raise EmbedlabError(f"--space {space!r} is not a space of a run; use trained or initial")
-    path = Path(run_dir) / f"embedding_{space}.w2v.bin"
+    path = RunDir(run_dir).space(space)
     if not path.exists():
         raise EmbedlabError(f"{path} does not exist; give the directory of a finished run")
     finished_run(Path(run_dir))
@@ -175,6 +61,8 @@ def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> l
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from embedlab.training.classifier import predict_texts, read_classifier  # TensorFlow: only when predicting
+
     if (args.text is None) == (args.input is None):
         raise EmbedlabError('give --text "..." (repeatable) or --input FILE --text-column NAME')
     if args.out is not None:

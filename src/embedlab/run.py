@@ -28,6 +28,7 @@ from embedlab.core.rundir import (  # noqa: F401 - also their old home
     NOT_COMPARED,
     REFUSALS,
     STATUS_FILE,
+    RunDir,
     RunRefused,
     earlier_attempt,
     locked_elsewhere,
@@ -68,6 +69,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from embedlab.data.splits import prepare
     from embedlab.data.text import Vocabulary, sequence_length, unseen_counts
     from embedlab.training.baselines import BASELINES
+    from embedlab.training.classifier import save_classifier
     from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.training.train import evaluate, seed_everything, test_metrics, train
     from embedlab.vectors.embeddings import prepare_embedding
@@ -104,7 +106,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         )
     emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
     if "pretrain" in emb.info:
-        write_json(out_dir / "pretrain.json", emb.info["pretrain"])
+        write_json(RunDir(out_dir).pretrain, emb.info["pretrain"])
     model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
     unseen = unseen_counts(tokens["train"], tokens["test"])
     common = {
@@ -149,7 +151,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
     pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(
-        out_dir / "history.csv", index=False
+        RunDir(out_dir).history, index=False
     )
     write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
@@ -162,7 +164,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         TRAINED: Space.full(TRAINED, trained).keyed(vocab, True),
     }
     for name, space in spaces.items():  # training-split counts kept in the saved file's order
-        space.save_word2vec_format(str(out_dir / f"embedding_{name}.w2v.bin"), binary=True)
+        space.save_word2vec_format(str(RunDir(out_dir).space(name)), binary=True)
     analysis: dict[str, Any] = {}
     if cfg.analysis.enabled:
         analysis = analyse(cfg, out_dir, vocab, initial, trained, tokens["train"], tokenizer, data, arrays, max_len)
@@ -187,41 +189,12 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-MODEL_FILE, CLASSIFIER_FILE, VOCAB_FILE = "model.keras", "classifier.json", "vocab.txt"
-
-
-def save_classifier(
-    out_dir: Path,
-    model: Any,
-    vocab: Any,
-    task_cfg: dict[str, Any],
-    classes: tuple[str, ...],
-    max_len: int,
-    min_len: int,
-    batch_size: int,
-) -> None:
-    """The trained classifier in Keras' own format, with what turns text into its input (embedlab predict)."""
-    model.save(out_dir / MODEL_FILE)
-    (out_dir / VOCAB_FILE).write_text("\n".join(vocab.words) + "\n", encoding="utf-8")
-    write_json(
-        out_dir / CLASSIFIER_FILE,
-        {
-            "classes": list(classes),
-            "tokenizer": task_cfg["tokenizer"],
-            "max_len": max_len,
-            "min_len": min_len,
-            "batch_size": batch_size,
-            "vocab_counts": list(vocab.counts),
-        },
-    )
-
-
 def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.ndarray) -> None:
     """predictions.csv: every test example's label, prediction, class probabilities and unseen-word count."""
     columns = {"index": range(len(data.test)), "label": data.test.labels, "pred": probs.argmax(1)}
     columns.update({f"p_{name}": probs[:, i].round(6) for i, name in enumerate(data.classes)})  # one frame, built once
     columns.update(unseen_words=unseen, text=data.test.texts)
-    pd.DataFrame(columns).to_csv(out_dir / "predictions.csv", index=False)
+    pd.DataFrame(columns).to_csv(RunDir(out_dir).predictions, index=False)
 
 
 def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -> dict[str, Any]:
@@ -328,7 +301,7 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
     name = experiment_name(tracking, cfg.study)
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
     if run_id:
-        write_json(out_dir / "tracking.json", {"mlflow_run_id": run_id, "experiment": name})
+        write_json(RunDir(out_dir).tracking, {"mlflow_run_id": run_id, "experiment": name})
 
 
 def whitespace_coverage(emb: Any, texts: list[str], tokenizer: Tokenizer, cache_dir: Path) -> dict[str, Any]:
@@ -382,7 +355,7 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     started = time.perf_counter()
     try:
-        (out_dir / "config.yaml").write_text(config_text)
+        RunDir(out_dir).config.write_text(config_text)
         write_hydra_record(cfg, out_dir)
         where = {"host": socket.gethostname(), "pid": os.getpid()}  # which process to look at (or kill) on a cluster
         write_json(status_path, {**base, "status": "running", **where})
@@ -445,7 +418,7 @@ def write_hydra_record(cfg: DictConfig, out_dir: Path) -> None:
     hydra_cfg = HydraConfig.get()
     record = out_dir / ".hydra"
     record.mkdir(exist_ok=True)
-    (record / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (record / RunDir(record).config.name).write_text(OmegaConf.to_yaml(cfg))  # Hydra's own record, same name
     (record / "hydra.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create({"hydra": hydra_cfg})))
     (record / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(list(hydra_cfg.overrides.task))))
 

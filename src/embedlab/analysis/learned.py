@@ -17,6 +17,7 @@ import pandas as pd
 from gensim.models import KeyedVectors
 
 from embedlab.core.jsonio import write_json
+from embedlab.core.rundir import RunDir
 from embedlab.data.text import Vocabulary
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
@@ -247,7 +248,7 @@ def analyse_run(
         lap("polarity")
 
         moved = drift(by_name[INITIAL].matrix, by_name[TRAINED].matrix, vocab, vocab.counts)
-        moved.by_bucket.to_csv(out_dir / "drift_by_frequency.csv", index=False)
+        moved.by_bucket.to_csv(RunDir(out_dir).drift, index=False)
         moved.movers(int(cfg["movers"])).to_csv(out_dir / "drift_top_movers.csv", index=False)
         lap("drift")
 
@@ -266,7 +267,7 @@ def analyse_run(
             from embedlab.analysis.projector import export_projector
 
             export_projector(
-                out_dir / "projector",
+                RunDir(out_dir).projector,
                 vocab,
                 {s.name: s.matrix for s in spaces if s.name in (TRAINED, INITIAL)},
                 int(cfg["projector_words"]),
@@ -300,7 +301,7 @@ def analyse_run(
         summary[f"drift_share_unchanged_{row['bucket']}"] = row["share_unchanged"]
     summary["analysis_seconds"] = round(sum(clock.values()), 3)
 
-    per_space.to_csv(out_dir / "spaces.csv", index=False)
+    per_space.to_csv(RunDir(out_dir).spaces, index=False)
     report = {
         "title": title,
         "spaces": per_space.to_dict("records"),
@@ -312,7 +313,7 @@ def analyse_run(
         "seconds": clock,
     }
     write_json(out_dir / "analysis.json", report)
-    (out_dir / "analysis.md").write_text(analysis_markdown(report, k))
+    RunDir(out_dir).analysis.write_text(analysis_markdown(report, k))
     return RunAnalysis(summary, per_space, moved, probes, clock)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
+from embedlab.core.rundir import RunDir
 from embedlab.data.text import FIRST_WORD, Vocabulary
 
 
@@ -166,7 +167,7 @@ def write_neighbour_report(
     """neighbours.csv / .md / .html for the probes in every space; returns the overlap@k matrix."""
     table = neighbour_table(spaces, probes, k)
     overlap = overlap_at_k(table, list(spaces), k)
-    table.to_csv(Path(out_dir) / "neighbours.csv", index=False)
+    table.to_csv(RunDir(out_dir).neighbours, index=False)
     overlap.to_csv(Path(out_dir) / "neighbour_overlap.csv", index_label="space")
     cells = _by_probe(table)
     body = neighbour_markdown(cells, probes, list(spaces))
@@ -175,11 +176,11 @@ def write_neighbour_report(
     for a in names:
         values = ["" if pd.isna(overlap.loc[a, b]) else f"{overlap.loc[a, b]:.2f}" for b in names]
         grid.append(f"| **{a}** | " + " | ".join(values) + " |")
-    (Path(out_dir) / "neighbours.md").write_text(
+    RunDir(out_dir).neighbours_md.write_text(
         f"# {title}\n\nTop-{k} cosine neighbours within the task vocabulary.\n\n{body}\n"
         f"## Overlap@{k}\n\nMean share of the top-{k} neighbours two spaces agree on, over probes both have.\n\n"
         + "\n".join(grid)
         + "\n"
     )
-    (Path(out_dir) / "neighbours.html").write_text(neighbour_html(title, cells, probes, list(spaces), overlap, k))
+    RunDir(out_dir).neighbours_html.write_text(neighbour_html(title, cells, probes, list(spaces), overlap, k))
     return overlap

@@ -19,9 +19,9 @@ import pandas as pd
 
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
+from embedlab.core.rundir import RunDir
 from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
 
-SAMPLE_FILE = "sentences.npz"
 METHODS = ("pca", "tsne", "umap")
 # t-SNE from a PCA start: on SST-2's 500 sentences KL divergence is 1.399 after 500 iterations and 1.397 after
 # 1000 (trustworthiness@10 0.798 vs 0.802) at 60% of the time, so 500 is the default (analysis.projection).
@@ -219,7 +219,7 @@ def write_projections(
         if sample.example_ids is not None and len(sample.example_texts):
             example_reps[space.name] = mean_pool(sample.example_ids, space, include_unk=own)
     np.savez_compressed(
-        out_dir / SAMPLE_FILE,
+        RunDir(out_dir).sentences,
         index=sample.index,
         labels=sample.labels,
         classes=np.array(sample.classes, dtype=str),
@@ -237,7 +237,7 @@ def write_projections(
         )
         for name in reps
     ]
-    coords = draw(panels, sample.classes, methods, out_dir / "projection.png", title, cache_dir, iterations)
+    coords = draw(panels, sample.classes, methods, RunDir(out_dir).projection, title, cache_dir, iterations)
     coords.to_csv(out_dir / "projection.csv", index=False)
 
 
@@ -246,7 +246,8 @@ def _stack(reps: np.ndarray, examples: np.ndarray | None) -> np.ndarray:
 
 
 def _run_label(run_dir: Path) -> str:
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    status = RunDir(run_dir).status
+    metrics = json.loads(status.read_text()) if status.exists() else {}
     if not metrics:
         return run_dir.name
     return f"{metrics.get('embedding')} ({metrics.get('mode')}), seed {metrics.get('seed')}"
@@ -266,9 +267,9 @@ def compare_projections(
     seen_refs: set[str] = set()
     index = classes = None
     for run_dir in run_dirs:
-        path = Path(run_dir) / SAMPLE_FILE
+        path = RunDir(run_dir).sentences
         if not path.exists():
-            raise EmbedlabError(f"{run_dir} has no {SAMPLE_FILE}; run it with analysis enabled (analysis.enabled=true)")
+            raise EmbedlabError(f"{run_dir} has no {path.name}; run it with analysis enabled (analysis.enabled=true)")
         with np.load(path) as data:
             if index is None:
                 index, classes = data["index"], tuple(data["classes"].tolist())

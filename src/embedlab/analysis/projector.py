@@ -7,7 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from embedlab.core.rundir import RunDir
 from embedlab.data.text import FIRST_WORD, Vocabulary
+
+METADATA = RunDir(".").projector_metadata.name  # metadata.tsv, beside the checkpoint
 
 
 def export_projector(
@@ -30,13 +33,13 @@ def export_projector(
         wide = odds.pivot(index="word", columns="class", values="log_odds")
         columns.update({f"log_odds_{cls}": wide.loc[words, cls].round(3).to_numpy() for cls in wide.columns})
     meta = pd.DataFrame(columns)
-    meta.to_csv(folder / "metadata.tsv", sep="\t", index=False)
+    meta.to_csv(folder / METADATA, sep="\t", index=False)
     variables = {name: tf.Variable(matrix[FIRST_WORD:end].astype(np.float32)) for name, matrix in matrices.items()}
     tf.train.Checkpoint(**variables).save(str(folder / "embedding.ckpt"))
     config = projector.ProjectorConfig()
     for name in variables:
         entry = config.embeddings.add()
         entry.tensor_name = f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
-        entry.metadata_path = "metadata.tsv"
+        entry.metadata_path = METADATA
     projector.visualize_embeddings(str(folder), config)
     return folder

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,50 @@ log = logging.getLogger("embedlab")
 
 STATUS_FILE = "metrics.json"  # {"status": "running" | "failed" | "interrupted" | "completed", ...}, last on success
 LOCK_FILE = ".lock"
+CONFIG_FILE = "config.yaml"
+LOG_FILE = "run.log"  # Hydra's job log (configs/hydra/default.yaml names it too)
 # what a failed or interrupted attempt keeps: its record, config and log; everything else it wrote is partial
-KEPT_ON_FAILURE = (STATUS_FILE, LOCK_FILE, "config.yaml", "run.log", ".hydra")
+KEPT_ON_FAILURE = (STATUS_FILE, LOCK_FILE, CONFIG_FILE, LOG_FILE, ".hydra")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A run directory's contract: every file a run writes, named here once; every module reads and writes them
+    through this object (`RunDir(path).model`, `RunDir(path).space("trained")`)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    def _file(self, name: str) -> Path:
+        return self.path / name
+
+    status = property(lambda self: self._file(STATUS_FILE))  # the record: running, failed, interrupted, completed
+    config = property(lambda self: self._file(CONFIG_FILE))  # the resolved config
+    log = property(lambda self: self._file(LOG_FILE))
+    lock = property(lambda self: self._file(LOCK_FILE))
+    history = property(lambda self: self._file("history.csv"))  # per epoch
+    predictions = property(lambda self: self._file("predictions.csv"))  # every test example
+    model = property(lambda self: self._file("model.keras"))  # the classifier (save_model=true)
+    classifier = property(lambda self: self._file("classifier.json"))  # what turns text into its input
+    vocab = property(lambda self: self._file("vocab.txt"))
+    pretrain = property(lambda self: self._file("pretrain.json"))  # how the vectors were pretrained
+    tracking = property(lambda self: self._file("tracking.json"))  # the MLflow run id
+    analysis = property(lambda self: self._file("analysis.md"))
+    spaces = property(lambda self: self._file("spaces.csv"))
+    drift = property(lambda self: self._file("drift_by_frequency.csv"))
+    neighbours = property(lambda self: self._file("neighbours.csv"))
+    neighbours_md = property(lambda self: self._file("neighbours.md"))
+    neighbours_html = property(lambda self: self._file("neighbours.html"))
+    sentences = property(lambda self: self._file("sentences.npz"))  # the projected test sentences
+    projection = property(lambda self: self._file("projection.png"))
+    projector = property(lambda self: self._file("projector"))  # TensorBoard's embedding projector
+    projector_metadata = property(lambda self: self._file("projector/metadata.tsv"))
+
+    def space(self, name: str) -> Path:
+        """The embedding before (initial) or after (trained) training, word2vec binary format."""
+        return self._file(f"embedding_{name}.w2v.bin")
 
 
 class RunRefused(EmbedlabError):
@@ -135,7 +178,7 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
                 f"{out_dir} already holds a completed run; refusing to overwrite it "
                 "(resume=true skips runs completed with the same config)"
             )
-        stored = out_dir / "config.yaml"
+        stored = out_dir / CONFIG_FILE
         if not stored.exists() or not same_config(_comparable(stored.read_text()), _comparable(config_text)):
             raise RunRefused(
                 f"{out_dir} holds a completed run of another config; give this sweep its own hydra.sweep.dir"
@@ -149,3 +192,25 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
     status_path.rename(out_dir / f"attempt-{attempt}.metrics.json")
     log.info("retrying the unfinished run in %s (earlier attempt kept as attempt-%d.metrics.json)", out_dir, attempt)
     return None
+
+
+def finished_run(run_dir: Path) -> Path:
+    """A run directory whose record says it completed; anything else is one line saying what it is."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise EmbedlabError(f"{run_dir} is not a folder; give the directory of a finished run")
+    try:
+        record = json.loads((run_dir / STATUS_FILE).read_text())
+        status = record.get("status") if isinstance(record, dict) else "unreadable"
+    except (OSError, UnicodeError, json.JSONDecodeError):
+        status = "unreadable" if (run_dir / STATUS_FILE).exists() else "missing"
+    if status == "missing":
+        raise EmbedlabError(
+            f"{run_dir} is not a run directory (no {STATUS_FILE}); give the directory of a finished run"
+        )
+    if status != "completed":
+        raise EmbedlabError(
+            f"{run_dir}: its {STATUS_FILE} says {status!r}, not 'completed'; give the directory of a finished run "
+            "(an unfinished or failed run's files are partial)"
+        )
+    return run_dir

@@ -22,7 +22,7 @@ import yaml
 
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
-from embedlab.core.rundir import STATUS_FILE
+from embedlab.core.rundir import STATUS_FILE, RunDir
 from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
 
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
@@ -72,7 +72,7 @@ def read_run(run_dir: Path) -> dict[str, object]:
                 return {**row, "status": "broken", "error": f"{STATUS_FILE}: {key} is {value!r}, not a number"}
     for key, value in metrics.items():
         row[key] = json.dumps(value) if isinstance(value, list | dict) else value
-    config_path = run_dir / "config.yaml"
+    config_path = RunDir(run_dir).config
     if config_path.exists():
         try:
             flatten("config", yaml.safe_load(_bounded_text(config_path)) or {}, row)
@@ -170,7 +170,7 @@ def mcnemar_p(a_correct: np.ndarray, b_correct: np.ndarray) -> float:
 
 
 def _correct(run_dir: str) -> np.ndarray | None:
-    path = Path(run_dir) / "predictions.csv"
+    path = RunDir(run_dir).predictions
     if not path.exists():
         return None
     predictions = pd.read_csv(path, usecols=["index", "label", "pred"]).sort_values("index")
@@ -227,7 +227,7 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
 
 
 def _bucketed(run_dir: str) -> pd.DataFrame | None:
-    path = Path(run_dir) / "predictions.csv"
+    path = RunDir(run_dir).predictions
     if not path.exists():
         return None
     frame = pd.read_csv(path)

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
-from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, locked_elsewhere, remove_partial
+from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, RunDir, locked_elsewhere, remove_partial
 
 log = logging.getLogger("embedlab")
 
@@ -111,7 +111,7 @@ def job_status(run_dir: Path, job_started: float, payload: dict[str, Any] | None
 def last_error(run_dir: Path) -> str | None:
     """The last ERROR line the run logged to its run.log (the message after the level), if any."""
     try:
-        lines = (run_dir / "run.log").read_text(errors="replace").splitlines()
+        lines = RunDir(run_dir).log.read_text(errors="replace").splitlines()
     except OSError:
         return None
     errors = [line.split("[ERROR] - ", 1)[-1] for line in lines if "[ERROR]" in line]

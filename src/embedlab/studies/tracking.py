@@ -14,18 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from embedlab.core.rundir import RunDir
+
 log = logging.getLogger("embedlab")
 
-ARTIFACTS = [
-    "metrics.json",
-    "config.yaml",
-    "history.csv",
-    "analysis.md",
-    "neighbours.md",
-    "spaces.csv",
-    "drift_by_frequency.csv",
-    "projection.png",
-]
+ARTIFACTS = ["status", "config", "history", "analysis", "neighbours_md", "spaces", "drift", "projection"]  # RunDir's
 RETRIES = 5  # SQLite allows one writer at a time; parallel sweep jobs wait their turn
 PROBE_SECONDS = 3.0  # a tracking server that does not answer /health in this time is taken as down
 UNREACHABLE = "EMBEDLAB_TRACKING_UNREACHABLE"  # set by a sweep that found its server down; its jobs then stay quiet
@@ -129,7 +122,7 @@ def _log(uri: str, experiment: str, results_dir: Path, run_name: str, config: di
     from embedlab.studies.results import flatten
 
     client, experiment_id = _client(uri, experiment, results_dir)
-    payload = json.loads((out_dir / "metrics.json").read_text())
+    payload = json.loads(RunDir(out_dir).status.read_text())
     status = payload.get("status")
     flat: dict[str, object] = {}
     flatten("config", config, flat)  # the results table's config.<key> columns, as MLflow params
@@ -142,7 +135,7 @@ def _log(uri: str, experiment: str, results_dir: Path, run_name: str, config: di
     ]
     run = client.create_run(experiment_id, run_name=run_name, tags={"run_dir": str(out_dir), "status": str(status)})
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()], metrics=metrics)
-    history = out_dir / "history.csv"
+    history = RunDir(out_dir).history
     if history.exists():
         import pandas as pd
 
@@ -155,7 +148,8 @@ def _log(uri: str, experiment: str, results_dir: Path, run_name: str, config: di
         ]
         client.log_batch(run.info.run_id, metrics=steps)
     for name in ARTIFACTS:
-        if (out_dir / name).exists():
-            client.log_artifact(run.info.run_id, str(out_dir / name))
+        path = getattr(RunDir(out_dir), name)
+        if path.exists():
+            client.log_artifact(run.info.run_id, str(path))
     client.set_terminated(run.info.run_id, "FINISHED" if status == "completed" else "FAILED")
     return str(run.info.run_id)

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from embedlab.core.rundir import RunDir
 from embedlab.data.text import OOV, PAD
 from embedlab.studies.report.names import source_name
 from embedlab.studies.report.tables import completed
+from embedlab.vectors.space import INITIAL, TRAINED
 
 BROWSER_WORDS = 400  # the most frequent training words (and the probes) the in-page browser answers for
 
@@ -29,7 +31,7 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
 
     done = completed(frame)
     done = done[(done["task"] == task).to_numpy()]
-    has = np.array([(Path(d) / "embedding_trained.w2v.bin").exists() for d in done["run_dir"]], dtype=bool)
+    has = np.array([RunDir(d).space(TRAINED).exists() for d in done["run_dir"]], dtype=bool)
     runs = done[has].sort_values(["seed", "run_dir"]).drop_duplicates("source")
     if runs.empty:
         return None
@@ -37,11 +39,11 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
     for record in runs.sort_values("source").to_dict("records"):
         folder = Path(record["run_dir"])
         spaces[f"{source_name(record['embedding'], record['mode'])}, trained"] = KeyedVectors.load_word2vec_format(
-            str(folder / "embedding_trained.w2v.bin"), binary=True
+            str(RunDir(folder).space(TRAINED)), binary=True
         )
         before = f"{source_name(record['embedding'])}, before training"
         if record["embedding"] != "scratch" and before not in spaces:
-            spaces[before] = KeyedVectors.load_word2vec_format(str(folder / "embedding_initial.w2v.bin"), binary=True)
+            spaces[before] = KeyedVectors.load_word2vec_format(str(RunDir(folder).space(INITIAL)), binary=True)
     first = next(iter(spaces.values()))
     probes = runs.get("config.task.probe_words")
     extra = json.loads(str(probes.dropna().iloc[0])) if probes is not None and probes.notna().any() else []
@@ -50,7 +52,7 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
     words = [w for w in words if w in first.key_to_index]
     info: dict[str, dict[str, float]] = {}
     for record in runs.to_dict("records"):
-        meta = Path(record["run_dir"]) / "projector" / "metadata.tsv"
+        meta = RunDir(record["run_dir"]).projector_metadata
         if meta.exists():
             table = pd.read_csv(meta, sep="\t", keep_default_na=False, quoting=3)
             odds = [c for c in table.columns if c.startswith("log_odds_")]

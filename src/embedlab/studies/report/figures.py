@@ -10,6 +10,7 @@ import pandas as pd
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
+from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import model_name, source_label, source_name, task_name
 from embedlab.studies.report.tables import FIGURES
 
@@ -213,14 +214,14 @@ def caption_for(figure: Path) -> str:
 
 def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
     """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
-    from embedlab.analysis.projection import SAMPLE_FILE, compare_projections
+    from embedlab.analysis.projection import compare_projections
 
     written: list[Path] = []
     if "status" not in frame or "task" not in frame:
         return written
     done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
     for task, runs in done.groupby("task"):
-        drawn = runs[[(Path(d) / SAMPLE_FILE).exists() for d in runs["run_dir"]]]  # baselines draw none
+        drawn = runs[[RunDir(d).sentences.exists() for d in runs["run_dir"]]]  # baselines draw none
         first = drawn.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source
         dirs = [Path(d) for d in first["run_dir"]]
         if len(dirs) < 2:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import interval, percent
 from embedlab.studies.results import CELL, summarise
 from embedlab.vectors.space import INITIAL, TRAINED
@@ -164,12 +165,12 @@ def drift_table(frame: pd.DataFrame) -> pd.DataFrame:
 def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None = None, k: int = NEIGHBOURS_SHOWN):
     """Probe word x source: the trained space's nearest neighbours (each source's lowest-seed run of the task)."""
     done = completed(frame)
-    listed = np.array([(Path(d) / "neighbours.csv").exists() for d in done["run_dir"]], dtype=bool)
+    listed = np.array([RunDir(d).neighbours.exists() for d in done["run_dir"]], dtype=bool)
     done = done[(done["task"] == task).to_numpy() & listed]
     done = done.sort_values(["seed", "run_dir"]).drop_duplicates("source")
     lists: dict[str, dict[str, str]] = {}
     for record in done.to_dict("records"):
-        path = Path(record["run_dir"]) / "neighbours.csv"
+        path = RunDir(record["run_dir"]).neighbours
         if not path.exists():
             continue
         table = pd.read_csv(path, keep_default_na=False)  # a neighbour may be the word "nan" or "null"
