@@ -23,9 +23,9 @@ from omegaconf import OmegaConf
 
 from conftest import run_cli
 from embedlab import cli
+from embedlab.core.checks import check
 from embedlab.core.config import compose
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.schema import check
 from embedlab.data.datasets import read_table
 from embedlab.studies.report import script_json
 from embedlab.studies.results import collect

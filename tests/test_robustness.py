@@ -18,10 +18,10 @@ from gensim.test.utils import datapath
 from omegaconf import OmegaConf
 
 from conftest import run_cli
+from embedlab.core.checks import check
 from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import write_json
-from embedlab.core.schema import check
 from embedlab.data.datasets import load_imdb_part, load_raw
 from embedlab.data.splits import prepare
 from embedlab.data.text import Vocabulary, sequence_length
@@ -132,7 +132,7 @@ def test_train_size_that_leaves_one_class_is_an_error(tmp_path):
     ],
 )
 def test_typos_and_wrong_types_fail_while_composing_in_one_line(override, message):
-    from embedlab.run import composition_problem
+    from embedlab.core.overrides import composition_problem
 
     assert composition_problem(override.split()).startswith(message)
 
@@ -186,7 +186,7 @@ def test_test_fraction_zero_is_refused_not_replaced(tmp_path):
 
 
 def test_fractional_epochs_are_refused_not_truncated():
-    from embedlab.run import composition_problem
+    from embedlab.core.overrides import composition_problem
 
     assert composition_problem(["trainer.epochs=2.9"]) == (
         "trainer.epochs=2.9 must be a whole number; it is not rounded for you"
@@ -367,7 +367,7 @@ def test_values_out_of_range_fail_before_anything_is_read(override, message):
 
 
 def test_overrides_hydra_cannot_compose_and_unusable_run_dirs_are_one_line(tmp_path, monkeypatch):
-    from embedlab.run import composition_problem
+    from embedlab.core.overrides import composition_problem
 
     assert composition_problem(["task.cv_folds=1"]) == "task.cv_folds=1 must be at least 2"  # ranges too
     assert composition_problem(["trainer.epocs=3"]) == "trainer.epocs is not a config key; did you mean trainer.epochs?"

@@ -3,17 +3,14 @@
 Every key a run reads is declared here with its type and default; the YAML options under configs/ start from
 these (`defaults: [base_<group>, _self_]`) and set only what makes them that option. So Hydra rejects a misspelt
 key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file) or a wrong type (`trainer.epochs=ten`)
-while composing, before any data is read; `problem()` turns its error into one line naming the key and the
-closest valid one, and `check()` adds the ranges a type cannot say. Code reads keys with `cfg[key]`: the
+while composing, before any data is read; `core.messages.problem()` turns its error into one line naming the key and
+the closest valid one, and `core.checks.check()` adds the ranges a type cannot say. Code reads keys with `cfg[key]`: the
 defaults live here only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -330,26 +327,23 @@ def register() -> None:
 register()
 
 
-# ------------------------------------------------------------------------------------------- one-line messages
-def _fields(node: type) -> dict[str, Any]:
+def fields_of(node: type) -> dict[str, Any]:
     return {f.name: f for f in dataclasses.fields(node)}
 
 
-def _subtree(path: str, config: dict[str, Any] | None = None) -> type | None:
+def subtree(path: str, config: dict[str, Any] | None = None) -> type | None:
     """The schema of the node at a dotted path (the option's own schema where the config says which it is)."""
     node: type | None = Config
     parts = path.split(".") if path else []
     for i, part in enumerate(parts):
-        if node is None or part not in _fields(node):
+        if node is None or part not in fields_of(node):
             return None
         hinted = typing.get_type_hints(node)[part]
-        node = _option_schema(".".join(parts[: i + 1]), config) or (
-            hinted if dataclasses.is_dataclass(hinted) else None
-        )
+        node = option_schema(".".join(parts[: i + 1]), config) or (hinted if dataclasses.is_dataclass(hinted) else None)
     return node
 
 
-def _option_schema(path: str, config: dict[str, Any] | None) -> type | None:
+def option_schema(path: str, config: dict[str, Any] | None) -> type | None:
     """model and pretrain options have schemas of their own: the one for the option the config chose."""
     if path not in ("model", "pretrain", "task") or not config:
         return None
@@ -360,194 +354,7 @@ def _option_schema(path: str, config: dict[str, Any] | None) -> type | None:
     return SCHEMAS.get((path, f"base_{name}"))
 
 
-def keys_of(path: str, config: dict[str, Any] | None = None) -> list[str]:
-    node = _subtree(path, config)
-    return sorted(_fields(node)) if node else []
-
-
-def unknown_key(key: str, config: dict[str, Any] | None = None) -> str:
-    """The one line for a key no schema has, naming the closest valid key."""
-    parent, _, name = key.rpartition(".")
-    siblings = keys_of(parent, config)
-    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
-    if close:
-        return f"{key} is not a config key; did you mean {parent + '.' if parent else ''}{close[0]}?"
-    option = _get(config or {}, f"{parent}.name") if parent in ("model", "task") else None
-    where = f"of {parent}={option} " if option else f"of {parent} " if parent else ""
-    listed = ", ".join(siblings[:14]) + (" ..." if len(siblings) > 14 else "")
-    return f"{key} is not a config key {where}(keys: {listed})"
-
-
-TYPE_WORDS = {
-    "Integer": "a whole number",
-    "Float": "a number",
-    "Boolean": "true or false",
-    "bool": "true or false",
-    "String": "text",
-}
-
-
-def _chain(exc: BaseException) -> str:
-    texts, seen = [], set()
-    node: BaseException | None = exc
-    while node is not None and id(node) not in seen:
-        seen.add(id(node))
-        texts.append(str(node))
-        node = node.__cause__ or node.__context__
-    return "\n".join(texts)
-
-
-def problem(exc: BaseException, config: dict[str, Any] | None = None) -> str:
-    """One line for a Hydra/OmegaConf composition error: the file, the key, what is wrong, the closest valid key."""
-    if found := schema_problem(exc, config):
-        return found
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    head = lines[0] if lines else type(exc).__name__
-    hint = next((line for line in lines if line.startswith("To append")), "")
-    return head + (f" ({hint[0].lower() + hint[1:]})" if hint else "")
-
-
-def schema_problem(exc: BaseException, config: dict[str, Any] | None = None) -> str | None:
-    """The line for a key the schema lacks, a value of the wrong type or a null where one is needed; else None."""
-    text = _chain(exc)
-    origin = re.search(r"In '([^']+)': ", text)
-    where = f"{origin.group(1)}.yaml: " if origin else ""
-    full_key = re.search(r"full_key: (\S+)", text)
-    override = re.search(r"Could not override '([^']+)'", text)
-    if re.search(r"Key '([^']+)' not in '", text) or override:
-        key = full_key.group(1) if full_key else override.group(1)  # type: ignore[union-attr]
-        if not key.startswith("hydra."):
-            return where + unknown_key(key, config)
-    value = (
-        re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+)", text)
-        or re.search(r"Value '([^']*)' of type '\w+' is incompatible with type hint '([^']+)'", text)
-        or re.search(r"Value '([^']*)' is not a valid (bool)", text)
-    )
-    if value and full_key:
-        wanted = TYPE_WORDS.get(value.group(2), value.group(2))
-        if value.group(2) == "Integer" and re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", value.group(1)):
-            return f"{where}{full_key.group(1)}={value.group(1)} must be a whole number; it is not rounded for you"
-        return f"{where}{full_key.group(1)}={value.group(1)} must be {wanted}"
-    if "is not Optional" in text and full_key:
-        return f"{where}{full_key.group(1)} cannot be null; give it a value"
-    if "Missing mandatory value" in text and full_key:
-        return f"{where}{full_key.group(1)} has no value; set it (e.g. {full_key.group(1)}=...)"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------- ranges
-# Ranges a type cannot say: (lowest, highest) allowed, None for no bound. Checked after composition.
-BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    "seed": (0, 2**32 - 1),  # NumPy and TensorFlow seeds
-    "trainer.epochs": (1, None),
-    "trainer.batch_size": (1, None),
-    "trainer.patience": (0, None),
-    "trainer.steps_per_execution": (1, None),
-    "trainer.learning_rate": (0, None),
-    "model.filters": (1, None),
-    "model.units": (1, None),
-    "model.dropout": (0, 0.99),
-    "task.cv_folds": (2, None),
-    "analysis.neighbours_k": (1, None),
-    "analysis.frequent_probes": (0, None),
-    "analysis.unseen_probes": (0, None),
-}
-POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >= 1
-# names that become folder names (run directories, study folders, caches): a name, never a path
-NAME_KEYS = ("task.name", "embedding.name", "model.name", "corpus.name", "study")
-
-
-def name_problem(path: str, value: Any) -> str | None:
-    """One line if a name could leave the folder it names something in (a separator, `..`, a leading dot)."""
-    if value is None or not isinstance(value, str):
-        return None
-    if (
-        not value.strip()
-        or "/" in value
-        or "\\" in value
-        or value.startswith(".")
-        or any(ord(c) < 32 for c in value)
-        or len(value.encode()) > 200
-    ):
-        return (
-            f"{path}={value!r} must be a name, not a path: no '/' or '\\', not starting with '.', no control "
-            "characters, at most 200 bytes (it names a folder inside the results folder)"
-        )
-    return None
-
-
-def _non_finite(node: Any, prefix: str) -> str | None:
-    """The first key holding NaN or an infinity (Hydra reads `nan` and `inf` as numbers; no setting wants one)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if prefix == "" and key == "hydra":
-                continue
-            if found := _non_finite(value, f"{prefix}.{key}" if prefix else str(key)):
-                return found
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            if found := _non_finite(value, f"{prefix}[{i}]"):
-                return found
-    elif isinstance(node, float) and not math.isfinite(node):
-        return f"{prefix}={node} must be a finite number"
-    return None
-
-
-def check(cfg: Any) -> None:
-    """Raise EmbedlabError for a key added with `+key=value` that no schema has, or a value out of its range.
-
-    `cfg` is a composed DictConfig. Types and plain overrides were checked while composing; Hydra's `+` opens the
-    config for one key, so added keys are checked here against the schema each node was composed with.
-    """
-    from omegaconf import OmegaConf
-
-    from embedlab.core.errors import EmbedlabError
-
-    config = OmegaConf.to_container(cfg, resolve=False)
-    if extra := _extra_key(cfg, ""):
-        raise EmbedlabError(unknown_key(extra, config))  # type: ignore[arg-type]
-    if found := _non_finite(config, ""):
-        raise EmbedlabError(found)
-    for path in NAME_KEYS:
-        if found := name_problem(path, _get(config, path)):  # type: ignore[arg-type]
-            raise EmbedlabError(found)
-    for path, (low, high) in BOUNDS.items():
-        value = _get(config, path)  # type: ignore[arg-type]
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if (low is not None and value < low) or (high is not None and value > high):
-            allowed = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise EmbedlabError(f"{path}={value} must be {allowed}")
-    for path in POSITIVE_LISTS:
-        value = _get(config, path)  # type: ignore[arg-type]
-        if value is not None and (
-            not isinstance(value, list) or not value or not all(isinstance(v, int) and v >= 1 for v in value)
-        ):
-            raise EmbedlabError(
-                f"{path}={value} must be a non-empty list of whole numbers of at least 1, like [3, 4, 5]"
-            )
-
-
-def _extra_key(node: Any, prefix: str) -> str | None:
-    """The first key of a schema-typed node that its schema lacks (only `+key=` can put one there)."""
-    from omegaconf import DictConfig, OmegaConf
-
-    kind = OmegaConf.get_type(node)
-    declared = _fields(kind) if kind is not None and dataclasses.is_dataclass(kind) else None
-    for key in node.keys():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if path == "hydra":
-            continue
-        if declared is not None and key not in declared:
-            return path
-        child = node._get_node(key)
-        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
-            if found := _extra_key(child, path):
-                return found
-    return None
-
-
-def _get(config: dict[str, Any], path: str) -> Any:
+def get_path(config: dict[str, Any], path: str) -> Any:
     node: Any = config
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -559,10 +366,10 @@ def _get(config: dict[str, Any], path: str) -> Any:
 def default_of(path: str, config: dict[str, Any]) -> Any:
     """The schema default of a dotted key (for a config written before the key existed); MISSING if none."""
     parent, _, name = path.rpartition(".")
-    node = _subtree(parent, config)
-    if node is None or name not in _fields(node):
+    node = subtree(parent, config)
+    if node is None or name not in fields_of(node):
         return MISSING
-    spec = _fields(node)[name]
+    spec = fields_of(node)[name]
     if spec.default is not dataclasses.MISSING:
         return spec.default
     if spec.default_factory is not dataclasses.MISSING:
