@@ -65,114 +65,111 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """Everything a run does, returning its metrics; artefacts go to out_dir."""
-    from embedlab.data.datasets import load_raw
-    from embedlab.data.splits import prepare
-    from embedlab.data.text import Vocabulary, sequence_length, unseen_counts
-    from embedlab.training.baselines import BASELINES
-    from embedlab.training.classifier import save_classifier
-    from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
-    from embedlab.training.train import evaluate, seed_everything, test_metrics, train
+    """Everything a run does, in the order data moves: prepare the task -> build its embedding -> fit (a baseline,
+    or the neural model: evaluate, write what the embedding learned) -> the metrics to record. Failures and the
+    status file are _run_locked's."""
+    from embedlab.data.prepared import prepare_task  # stages load TensorFlow / gensim: only once a run starts,
+    from embedlab.training.baselines import BASELINES  # so a typo still fails in a second (core.overrides)
+
+    started = time.perf_counter()
+    task = prepare_task(container(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
+    emb = build_embedding(cfg, task, out_dir)
+    described = describe(cfg, task, emb)
+    fit = fit_baseline if cfg.model.name in BASELINES else fit_neural
+    metrics = fit(cfg, task, emb, out_dir, started)
+    analysis = metrics.pop("analysis", {})
+    return {**metrics, **described, **analysis}
+
+
+def container(node: Any) -> dict[str, Any]:
+    """A config node as the plain dict the stages take."""
+    return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+
+
+def build_embedding(cfg: DictConfig, task: Any, out_dir: Path) -> Any:
+    """The embedding's initial table for the task's vocabulary (pretrained vectors trained first if needed)."""
     from embedlab.vectors.embeddings import prepare_embedding
 
-    task_cfg: dict[str, Any] = OmegaConf.to_container(cfg.task, resolve=True)  # type: ignore[assignment]
-    seed = int(cfg.seed)
-    data_dir, cache_dir = Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
-    started = time.perf_counter()
-
-    data = prepare(load_raw(task_cfg, data_dir, cache_dir), task_cfg, seed)
-    log.info("task %s: %s examples, classes %s", data.name, data.sizes(), list(data.classes))
-    tokenizer = Tokenizer(**task_cfg["tokenizer"])
-    tokens = {
-        name: [tokenizer(t) for t in split.texts]
-        for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
-    }
-    vocab_cfg = dict(task_cfg["vocab"])
-    extra = [*tokens["dev"], *tokens["test"]] if vocab_cfg.pop("eval_words", False) else None
-    vocab = Vocabulary.build(tokens["train"], **vocab_cfg, extra=extra)
-    max_len = sequence_length(tokens["train"], task_cfg["max_len"], float(task_cfg["len_percentile"]))
-    arrays = {
-        name: (vocab.encode(tokens[name], max_len), split.labels)
-        for name, split in (("train", data.train), ("dev", data.dev), ("test", data.test))
-    }
-    log.info("vocabulary %d words (train split only), sequence length %d", len(vocab), max_len)
-
-    emb_cfg: dict[str, Any] = OmegaConf.to_container(cfg.embedding, resolve=True)  # type: ignore[assignment]
+    emb_cfg = container(cfg.embedding)
     pretraining = None
-    if emb_cfg["source"] == "pretrained":
-        pretraining = (
-            OmegaConf.to_container(cfg.corpus, resolve=True),
-            OmegaConf.to_container(cfg.pretrain, resolve=True),
-            tokens["train"],  # for corpus.task_train: the training split, never dev or test
-        )
-    emb = prepare_embedding(emb_cfg, vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
+    if emb_cfg["source"] == "pretrained":  # the training split for corpus.task_train, never dev or test
+        pretraining = (container(cfg.corpus), container(cfg.pretrain), task.tokens["train"])
+    seed, data_dir, cache_dir = int(cfg.seed), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
+    emb = prepare_embedding(emb_cfg, task.vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
     if "pretrain" in emb.info:
         write_json(RunDir(out_dir).pretrain, emb.info["pretrain"])
-    model_cfg: dict[str, Any] = OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[assignment]
-    unseen = unseen_counts(tokens["train"], tokens["test"])
-    common = {
+    return emb
+
+
+def describe(cfg: DictConfig, task: Any, emb: Any) -> dict[str, Any]:
+    """What the run trained on, for metrics.json: split sizes, vocabulary, the loader's notes, vector coverage."""
+    data = task.data
+    return {
         "n_train": len(data.train),
         "n_dev": len(data.dev),
         "n_test": len(data.test),
-        "vocab_size": len(vocab),
-        "max_len": max_len,
+        "vocab_size": len(task.vocab),
+        "max_len": task.max_len,
         "embedding_source": emb.source,
         **data.notes,
         **(emb.coverage.as_dict() if emb.coverage else {}),
-        **whitespace_coverage(emb, data.train.texts, tokenizer, cache_dir),
+        **whitespace_coverage(emb, data.train.texts, task.tokenizer, Path(cfg.paths.cache_dir)),
         **{k: emb.info[k] for k in ("vectors_std",) if k in emb.info},
     }
-    if model_cfg["name"] in BASELINES:
-        started_training = time.perf_counter()
-        probs, info = baseline(model_cfg, tokens, data, emb, vocab, seed)
-        metrics = test_metrics(data.test.labels, probs, len(data.classes))
-        write_predictions(out_dir, data, probs, unseen)
-        metrics.update(
-            {
-                **{k: v for k, v in info.items() if k == "dev_accuracy_best"},
-                "train_seconds": round(time.perf_counter() - started_training, 3),
-                "prepare_seconds": round(started_training - started, 3),
-                "baseline": info,
-                **unseen_accuracy(data.test.labels, probs, unseen),
-                **common,
-            }
-        )
-        return metrics
 
+
+def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:
+    """A non-neural baseline on the run's own splits: test metrics and predictions."""
+    from embedlab.training.train import test_metrics
+
+    data, unseen = task.data, task.unseen()
+    started_training = time.perf_counter()
+    probs, info = baseline(container(cfg.model), task.tokens, data, emb, task.vocab, int(cfg.seed))
+    metrics = test_metrics(data.test.labels, probs, len(data.classes))
+    write_predictions(out_dir, data, probs, unseen)
+    metrics.update(
+        {
+            **{k: v for k, v in info.items() if k == "dev_accuracy_best"},
+            "train_seconds": round(time.perf_counter() - started_training, 3),
+            "prepare_seconds": round(started_training - started, 3),
+            "baseline": info,
+            **unseen_accuracy(data.test.labels, probs, unseen),
+        }
+    )
+    return metrics
+
+
+def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:
+    """Train the model, evaluate it on test, and write its history, predictions, classifier and both spaces; then
+    what the embedding learned (analysis.enabled)."""
+    from embedlab.training.classifier import save_classifier
+    from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
+    from embedlab.training.train import evaluate, seed_everything, train
+
+    seed, data, model_cfg = int(cfg.seed), task.data, container(cfg.model)
     seed_everything(seed, cfg.trainer.threads)
-    model = build_model(model_cfg, emb, len(vocab), len(data.classes), seed)
+    model = build_model(model_cfg, emb, len(task.vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
-
-    trainer_cfg: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
-    min_len = min_length(model_cfg)
-    result = train(model, arrays, trainer_cfg, seed, log_dir, min_len)
-    metrics, probs = evaluate(model, *arrays["test"], len(data.classes), int(cfg.trainer.batch_size) * 4, min_len)
+    min_len, batch = min_length(model_cfg), int(cfg.trainer.batch_size) * 4
+    result = train(model, task.arrays, container(cfg.trainer), seed, log_dir, min_len)
+    metrics, probs = evaluate(model, *task.arrays["test"], len(data.classes), batch, min_len)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
-    pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(
-        RunDir(out_dir).history, index=False
-    )
+    run = RunDir(out_dir)
+    pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(run.history, index=False)
+    unseen = task.unseen()
     write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
-        save_classifier(
-            out_dir, model, vocab, task_cfg, data.classes, max_len, min_len, int(cfg.trainer.batch_size) * 4
-        )
-
-    spaces = {
-        INITIAL: Space.full(INITIAL, initial).keyed(vocab, True),
-        TRAINED: Space.full(TRAINED, trained).keyed(vocab, True),
-    }
-    for name, space in spaces.items():  # training-split counts kept in the saved file's order
-        space.save_word2vec_format(str(RunDir(out_dir).space(name)), binary=True)
+        save_classifier(out_dir, model, task.vocab, container(cfg.task), data.classes, task.max_len, min_len, batch)
+    for name, matrix in ((INITIAL, initial), (TRAINED, trained)):  # training-split counts kept in the file's order
+        Space.full(name, matrix).keyed(task.vocab, True).save_word2vec_format(str(run.space(name)), binary=True)
     analysis: dict[str, Any] = {}
     if cfg.analysis.enabled:
-        analysis = analyse(cfg, out_dir, vocab, initial, trained, tokens["train"], tokenizer, data, arrays, max_len)
+        analysis = analyse(cfg, out_dir, task, initial, trained)
         rest = time.perf_counter() - started - analysis["analysis_seconds"]
         analysis["analysis_overhead"] = round(analysis["analysis_seconds"] / max(rest, 1e-9), 4)  # vs run without
-
-    changed_rows = int(np.any(initial != trained, axis=1).sum())
     metrics.update(
         {
             "dev_accuracy_best": float(max(result.history.get("val_accuracy", [float("nan")]))),
@@ -181,10 +178,9 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             "train_seconds": round(result.seconds, 3),
             "prepare_seconds": round(prep_seconds, 3),
             "examples_per_second": round(result.examples_per_second, 1),
-            "embedding_rows_changed": changed_rows,
+            "embedding_rows_changed": int(np.any(initial != trained, axis=1).sum()),
             **unseen_accuracy(data.test.labels, probs, unseen),
-            **common,
-            **analysis,
+            "analysis": analysis,
         }
     )
     return metrics
@@ -232,54 +228,45 @@ def baseline(
     return fasttext_supervised(train, tokens["test"], n_classes, model_cfg, seed, vectors)
 
 
-def analyse(
-    cfg: DictConfig,
-    out_dir: Path,
-    vocab: Any,
-    initial: np.ndarray,
-    trained: np.ndarray,
-    train_tokens: list[list[str]],
-    tokenizer: Any,
-    data: Any,
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
-    max_len: int,
-) -> dict[str, Any]:
+def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trained: np.ndarray) -> dict[str, Any]:
     """What the embedding learned, beside the reference spaces on disk; returns the summary metrics."""
     from embedlab.analysis.learned import analyse_run
     from embedlab.analysis.projection import sample_sentences
     from embedlab.vectors.references import load_references
 
-    acfg: dict[str, Any] = OmegaConf.to_container(cfg.analysis, resolve=True)  # type: ignore[assignment]
+    acfg = container(cfg.analysis)
     started = time.perf_counter()
+    pretrain = container(cfg.pretrain) if cfg.embedding.source == "pretrained" else None
     references, origin = load_references(
         list(acfg["references"]),
-        vocab,
+        task.vocab,
         Path(cfg.paths.data_dir),
         Path(cfg.paths.cache_dir),
-        OmegaConf.to_container(cfg.corpus, resolve=True),  # type: ignore[arg-type]
-        OmegaConf.to_container(cfg.pretrain, resolve=True) if cfg.embedding.source == "pretrained" else None,  # type: ignore[arg-type]
+        container(cfg.corpus),  # type: ignore[arg-type]
+        pretrain,  # type: ignore[arg-type]
         int(acfg["glove6b_dim"]),
-        train_tokens,  # a corpus with task_train is this training split's
+        task.tokens["train"],  # a corpus with task_train is this training split's
     )
     loading = time.perf_counter() - started
     spaces = [Space.full(TRAINED, trained), Space.full(INITIAL, initial), *references]
     examples = list(cfg.task.example_sentences)
     projection = acfg["projection"]
+    encoded = task.vocab.encode([task.tokenizer(t) for t in examples], task.max_len) if examples else None
     sample = sample_sentences(
-        *arrays["test"],
-        list(data.classes),
+        *task.arrays["test"],
+        list(task.data.classes),
         int(projection["sentences"]),
         int(projection["seed"]),
         examples,
-        vocab.encode([tokenizer(t) for t in examples], max_len) if examples else None,
+        encoded,
     )
-    title = f"{data.name} / {cfg.embedding.name} ({cfg.embedding.mode}) / {cfg.model.name} / seed {cfg.seed}"
+    title = f"{task.data.name} / {cfg.embedding.name} ({cfg.embedding.mode}) / {cfg.model.name} / seed {cfg.seed}"
     result = analyse_run(
         out_dir,
-        vocab,
+        task.vocab,
         spaces,
-        train_tokens,
-        data.train.labels,
+        task.tokens["train"],
+        task.data.train.labels,
         acfg,
         list(cfg.task.probe_words),
         title,
