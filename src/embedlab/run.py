@@ -18,7 +18,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
-from embedlab.core.config import CONFIG_DIR, export_locations
+from embedlab.core.config import CONFIG_DIR, export_locations, plain
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.overrides import composition_problem, unknown_choice
@@ -72,7 +72,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from embedlab.training.baselines import BASELINES  # so a typo still fails in a second (core.overrides)
 
     started = time.perf_counter()
-    task = prepare_task(container(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
+    task = prepare_task(plain(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
     emb = build_embedding(cfg, task, out_dir)
     described = describe(cfg, task, emb)
     fit = fit_baseline if cfg.model.name in BASELINES else fit_neural
@@ -81,19 +81,14 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return {**metrics, **described, **analysis}
 
 
-def container(node: Any) -> dict[str, Any]:
-    """A config node as the plain dict the stages take."""
-    return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
-
-
 def build_embedding(cfg: DictConfig, task: Any, out_dir: Path) -> Any:
     """The embedding's initial table for the task's vocabulary (pretrained vectors trained first if needed)."""
     from embedlab.vectors.embeddings import prepare_embedding
 
-    emb_cfg = container(cfg.embedding)
+    emb_cfg = plain(cfg.embedding)
     pretraining = None
     if emb_cfg["source"] == "pretrained":  # the training split for corpus.task_train, never dev or test
-        pretraining = (container(cfg.corpus), container(cfg.pretrain), task.tokens["train"])
+        pretraining = (plain(cfg.corpus), plain(cfg.pretrain), task.tokens["train"])
     seed, data_dir, cache_dir = int(cfg.seed), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
     emb = prepare_embedding(emb_cfg, task.vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
     if "pretrain" in emb.info:
@@ -124,7 +119,7 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
 
     data, unseen = task.data, task.unseen()
     started_training = time.perf_counter()
-    probs, info = baseline(container(cfg.model), task.tokens, data, emb, task.vocab, int(cfg.seed))
+    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, int(cfg.seed))
     metrics = test_metrics(data.test.labels, probs, len(data.classes))
     write_predictions(out_dir, data, probs, unseen)
     metrics.update(
@@ -146,14 +141,14 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.training.train import evaluate, seed_everything, train
 
-    seed, data, model_cfg = int(cfg.seed), task.data, container(cfg.model)
+    seed, data, model_cfg = int(cfg.seed), task.data, plain(cfg.model)
     seed_everything(seed, cfg.trainer.threads)
     model = build_model(model_cfg, emb, len(task.vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
     log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
     min_len, batch = min_length(model_cfg), int(cfg.trainer.batch_size) * 4
-    result = train(model, task.arrays, container(cfg.trainer), seed, log_dir, min_len)
+    result = train(model, task.arrays, plain(cfg.trainer), seed, log_dir, min_len)
     metrics, probs = evaluate(model, *task.arrays["test"], len(data.classes), batch, min_len)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
@@ -162,7 +157,7 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     unseen = task.unseen()
     write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
-        save_classifier(out_dir, model, task.vocab, container(cfg.task), data.classes, task.max_len, min_len, batch)
+        save_classifier(out_dir, model, task.vocab, plain(cfg.task), data.classes, task.max_len, min_len, batch)
     for name, matrix in ((INITIAL, initial), (TRAINED, trained)):  # training-split counts kept in the file's order
         Space.full(name, matrix).keyed(task.vocab, True).save_word2vec_format(str(run.space(name)), binary=True)
     analysis: dict[str, Any] = {}
@@ -234,15 +229,15 @@ def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trai
     from embedlab.analysis.projection import sample_sentences
     from embedlab.vectors.references import load_references
 
-    acfg = container(cfg.analysis)
+    acfg = plain(cfg.analysis)
     started = time.perf_counter()
-    pretrain = container(cfg.pretrain) if cfg.embedding.source == "pretrained" else None
+    pretrain = plain(cfg.pretrain) if cfg.embedding.source == "pretrained" else None
     references, origin = load_references(
         list(acfg["references"]),
         task.vocab,
         Path(cfg.paths.data_dir),
         Path(cfg.paths.cache_dir),
-        container(cfg.corpus),  # type: ignore[arg-type]
+        plain(cfg.corpus),  # type: ignore[arg-type]
         pretrain,  # type: ignore[arg-type]
         int(acfg["glove6b_dim"]),
         task.tokens["train"],  # a corpus with task_train is this training split's
@@ -284,8 +279,7 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
     """Log the finished run to MLflow (tracking.mlflow); its run id goes to tracking.json in the run directory."""
     from embedlab.studies.tracking import experiment_name, log_run
 
-    tracking: dict[str, Any] = OmegaConf.to_container(cfg.tracking, resolve=True)  # type: ignore[assignment]
-    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    tracking, config = plain(cfg.tracking), plain(cfg)
     name = experiment_name(tracking, cfg.study)
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
     if run_id:

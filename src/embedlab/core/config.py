@@ -59,3 +59,8 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
     export_locations()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=overrides or [], return_hydra_config=return_hydra_config)
+
+
+def plain(node: Any) -> dict[str, Any]:
+    """A composed config node as the plain, resolved dict the stages take (the one place a config leaves OmegaConf)."""
+    return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]

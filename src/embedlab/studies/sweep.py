@@ -19,6 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from embedlab.core.config import plain
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, RunDir, locked_elsewhere, remove_partial
@@ -223,7 +224,7 @@ class SweepCallbacks(Callback):
         tracking = OmegaConf.select(config, "tracking")
         if tracking is None:
             return
-        settings = OmegaConf.to_container(tracking, resolve=True)
+        settings = plain(tracking)
         try:
             name = experiment_name(settings, OmegaConf.select(config, "study"))
             warning = prepare_store(settings, Path(config.paths.results_dir), name)

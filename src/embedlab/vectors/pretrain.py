@@ -19,9 +19,9 @@ from typing import Any
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from embedlab.core.config import CONFIG_DIR
+from embedlab.core.config import CONFIG_DIR, plain
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
@@ -273,8 +273,7 @@ def ensure_pretrained(
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="pretraining")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("gensim").setLevel(logging.INFO)
-    corpus_cfg: dict[str, Any] = OmegaConf.to_container(cfg.corpus, resolve=True)  # type: ignore[assignment]
-    pretrain_cfg: dict[str, Any] = OmegaConf.to_container(cfg.pretrain, resolve=True)  # type: ignore[assignment]
+    corpus_cfg, pretrain_cfg = plain(cfg.corpus), plain(cfg.pretrain)
     try:
         model = ensure_pretrained(corpus_cfg, pretrain_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir))
     except EmbedlabError as exc:
