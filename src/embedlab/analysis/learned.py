@@ -7,6 +7,7 @@ task vocabulary, so the numbers of one run compare directly.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,99 @@ class RunAnalysis:
     seconds: dict[str, float]
 
 
+class Laps:
+    """Seconds per part of the analysis: lap(name) records the time since the previous lap."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def choose_probes(
+    odds: pd.DataFrame, vocab: Vocabulary, cfg: dict[str, Any], task_probes: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The words whose neighbours the run reports: the task's probes, the most frequent training words, the most
+    class-indicative ones and words training never saw; returns (class-indicative words, all probes)."""
+    from embedlab.analysis.neighbours import frequent_words, unseen_words
+
+    indicative = class_indicative_words(odds, int(cfg["indicative_probes"]), int(cfg["indicative_min_count"]), vocab)
+    unseen = unseen_words(vocab, int(cfg["unseen_probes"]))
+    frequent = frequent_words(vocab, int(cfg["frequent_probes"]))
+    return indicative, list(dict.fromkeys([*task_probes, *frequent, *indicative, *unseen]))
+
+
+def space_scores(kvs: dict[str, Any], cfg: dict[str, Any], cache_dir: Path | None) -> pd.DataFrame:
+    """Per space: intrinsic scores (when on) and the mean cosine of the antonym and synonym pairs it holds."""
+    per_space = pd.DataFrame({"space": list(kvs)})
+    if cfg["intrinsic"]:
+        per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
+    for kind in ("antonyms", "synonyms"):
+        pairs = [tuple(p) for p in cfg[kind]]
+        found = [mean_pair_cosine(kvs[name], pairs) for name in kvs]  # type: ignore[arg-type]
+        per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
+        per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
+    return per_space
+
+
+def summarise(
+    per_space: pd.DataFrame, by_name: dict[str, Any], overlap: pd.DataFrame, moved: Any, k: int, clock: dict
+) -> dict[str, float]:
+    """The analysis as metrics.json keys: each space's scores, the trained space's neighbour overlap with the
+    others, drift overall and by training frequency, and the seconds it took."""
+    summary: dict[str, float] = {}
+    for record in per_space.to_dict("records"):
+        name = record.pop("space")
+        for key, value in record.items():
+            if key.endswith(("_pairs_found", "_attempted", "_words")):
+                summary.setdefault(key, value)
+            else:
+                summary[f"{key}_{name}"] = value
+    for other in by_name:
+        if other != TRAINED and TRAINED in overlap.index:
+            summary[f"overlap_at_{k}_{TRAINED}_{other}"] = float(overlap.loc[TRAINED, other])
+    summary["drift_share_unchanged"] = float(1 - moved.table["changed"].mean())
+    summary["drift_mean_cosine"] = float(moved.table["cosine"].mean())
+    for row in moved.by_bucket.to_dict("records"):
+        summary[f"drift_mean_cosine_{row['bucket']}"] = row["mean_cosine"]
+        summary[f"drift_share_unchanged_{row['bucket']}"] = row["share_unchanged"]
+    summary["analysis_seconds"] = round(sum(clock.values()), 3)
+
+    return summary
+
+
+def write_analysis(
+    out_dir: Path,
+    title: str,
+    per_space: pd.DataFrame,
+    references: dict[str, str] | None,
+    moved: Any,
+    indicative: Any,
+    probes: list[str],
+    overlap: pd.DataFrame,
+    k: int,
+    clock: dict,
+) -> None:
+    """spaces.csv, analysis.json and analysis.md."""
+    per_space.to_csv(RunDir(out_dir).spaces, index=False)
+    report = {
+        "title": title,
+        "spaces": per_space.to_dict("records"),
+        "references": references or {},
+        "drift_by_frequency": moved.by_bucket.to_dict("records"),
+        "class_indicative_words": indicative,
+        "probes": probes,
+        f"overlap_at_{k}": overlap.round(4).to_dict(),
+        "seconds": clock,
+    }
+    write_json(out_dir / "analysis.json", report)
+    RunDir(out_dir).analysis.write_text(analysis_markdown(report, k))
+
+
 def analyse_run(
     out_dir: Path,
     vocab: Vocabulary,
@@ -202,18 +296,10 @@ def analyse_run(
     cache_dir: Path | None = None,
 ) -> RunAnalysis:
     """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
-    import time
+    from embedlab.analysis.neighbours import write_neighbour_report
 
-    from embedlab.analysis.neighbours import frequent_words, unseen_words, write_neighbour_report
-
-    clock: dict[str, float] = {}
-    started = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        clock[name] = round(now - started, 3)
-        started = now
+    lap = Laps()
+    clock = lap.seconds
 
     # The projection figure needs only the spaces and sentences: it is drawn in a worker thread while the rest
     # is measured (t-SNE's gradient keeps one core busy; on SST-2 this takes ~1 s off a ~4 s analysis).
@@ -230,15 +316,8 @@ def analyse_run(
     try:
         by_name = {space.name: space for space in spaces}
         kvs = {space.name: space.keyed(vocab) for space in spaces}
-        per_space = pd.DataFrame({"space": list(by_name)})
-        if cfg["intrinsic"]:
-            per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
+        per_space = space_scores(kvs, cfg, cache_dir)
         lap("intrinsic")
-        for kind in ("antonyms", "synonyms"):
-            pairs = [tuple(p) for p in cfg[kind]]
-            found = [mean_pair_cosine(kvs[name], pairs) for name in by_name]  # type: ignore[arg-type]
-            per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
-            per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
 
         odds = log_odds(train_tokens, train_labels, vocab)
         odds.to_csv(out_dir / "log_odds.csv", index=False)
@@ -252,13 +331,7 @@ def analyse_run(
         moved.movers(int(cfg["movers"])).to_csv(out_dir / "drift_top_movers.csv", index=False)
         lap("drift")
 
-        indicative = class_indicative_words(
-            odds, int(cfg["indicative_probes"]), int(cfg["indicative_min_count"]), vocab
-        )
-        unseen = unseen_words(vocab, int(cfg["unseen_probes"]))
-        probes = list(
-            dict.fromkeys([*task_probes, *frequent_words(vocab, int(cfg["frequent_probes"])), *indicative, *unseen])
-        )
+        indicative, probes = choose_probes(odds, vocab, cfg, task_probes)
         k = int(cfg["neighbours_k"])
         overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
         lap("neighbours")
@@ -283,37 +356,8 @@ def analyse_run(
         projecting.result()  # re-raises what went wrong in the worker
     lap("projection_wait")  # what the projection figure added beyond the parts measured while it was drawn
 
-    summary: dict[str, float] = {}
-    for record in per_space.to_dict("records"):
-        name = record.pop("space")
-        for key, value in record.items():
-            if key.endswith(("_pairs_found", "_attempted", "_words")):
-                summary.setdefault(key, value)
-            else:
-                summary[f"{key}_{name}"] = value
-    for other in by_name:
-        if other != TRAINED and TRAINED in overlap.index:
-            summary[f"overlap_at_{k}_{TRAINED}_{other}"] = float(overlap.loc[TRAINED, other])
-    summary["drift_share_unchanged"] = float(1 - moved.table["changed"].mean())
-    summary["drift_mean_cosine"] = float(moved.table["cosine"].mean())
-    for row in moved.by_bucket.to_dict("records"):
-        summary[f"drift_mean_cosine_{row['bucket']}"] = row["mean_cosine"]
-        summary[f"drift_share_unchanged_{row['bucket']}"] = row["share_unchanged"]
-    summary["analysis_seconds"] = round(sum(clock.values()), 3)
-
-    per_space.to_csv(RunDir(out_dir).spaces, index=False)
-    report = {
-        "title": title,
-        "spaces": per_space.to_dict("records"),
-        "references": references or {},
-        "drift_by_frequency": moved.by_bucket.to_dict("records"),
-        "class_indicative_words": indicative,
-        "probes": probes,
-        f"overlap_at_{k}": overlap.round(4).to_dict(),
-        "seconds": clock,
-    }
-    write_json(out_dir / "analysis.json", report)
-    RunDir(out_dir).analysis.write_text(analysis_markdown(report, k))
+    summary = summarise(per_space, by_name, overlap, moved, k, clock)
+    write_analysis(out_dir, title, per_space, references, moved, indicative, probes, overlap, k, clock)
     return RunAnalysis(summary, per_space, moved, probes, clock)
 
 
