@@ -260,3 +260,23 @@ def test_init_limit_reaches_scratch_and_is_refused_elsewhere(tmp_path, vocab):
     cfg = embedding_cfg(name="file", source="file", path=str(tmp_path / "v.vec"), mode="frozen", init_limit=0.25)
     with pytest.raises(EmbedlabError, match="embedding.init_limit=0.25 applies to embedding=scratch only"):
         prepare_embedding(cfg, vocab, tmp_path, tmp_path, seed=0)
+
+
+def test_nearest_is_gensims_most_similar_for_every_word_at_once():
+    from gensim.models import KeyedVectors
+
+    from embedlab.vectors.space import nearest
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)]
+    kv = KeyedVectors(8)
+    kv.add_vectors(words, rng.normal(size=(60, 8)).astype(np.float32))
+    found = nearest(kv, ["w1", "w7", "absent"], 5)
+    assert set(found) == {"w1", "w7"}
+    for word in ("w1", "w7"):
+        expected = kv.most_similar(word, topn=5)
+        assert [w for w, _ in found[word]] == [w for w, _ in expected]
+        assert np.allclose([c for _, c in found[word]], [c for _, c in expected], atol=1e-6)
+    excluded = [w for w, _ in nearest(kv, ["w1"], 5, exclude=[found["w1"][0][0]])["w1"]]
+    assert excluded == [w for w, _ in found["w1"][1:]] + [excluded[-1]] and found["w1"][0][0] not in excluded
+    assert nearest(kv, ["w1"], 0) == {"w1": []}

@@ -25,7 +25,7 @@ import pandas as pd
 
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.rundir import RunDir, finished_run
-from embedlab.vectors.space import RUN_SPACES, TRAINED
+from embedlab.vectors.space import RUN_SPACES, TRAINED, nearest
 
 SWEEP_DEFAULTS = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
 
@@ -57,7 +57,7 @@ def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> l
         raise EmbedlabError(f"{path} is damaged or truncated ({type(exc).__name__}); rerun the run") from None
     if word not in kv.key_to_index:
         raise EmbedlabError(f"{word!r} is not in this run's vocabulary ({len(kv)} words)")
-    return [(w, float(s)) for w, s in kv.most_similar(word, topn=k)]
+    return nearest(kv, [word], k)[word]
 
 
 def _predict(args: argparse.Namespace) -> int:

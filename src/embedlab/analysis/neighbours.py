@@ -11,6 +11,7 @@ from gensim.models import KeyedVectors
 
 from embedlab.core.rundir import RunDir
 from embedlab.data.text import FIRST_WORD, Vocabulary
+from embedlab.vectors.space import nearest
 
 
 def unseen_words(vocab: Vocabulary, n: int) -> list[str]:
@@ -39,23 +40,9 @@ def frequent_words(vocab: Vocabulary, n: int) -> list[str]:
 def neighbour_table(spaces: dict[str, KeyedVectors], probes: Sequence[str], k: int) -> pd.DataFrame:
     """One row per (probe, space, rank); a probe missing from a space gets one row saying so.
 
-    The neighbours are gensim's `most_similar(probe, topn=k)` (cosine, the probe itself excluded), computed for all
-    probes of a space in one matrix product instead of one call per probe.
+    The neighbours are vectors.space.nearest's: gensim's `most_similar(probe, topn=k)` for all probes at once.
     """
-    found: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for space, kv in spaces.items():
-        present = [p for p in dict.fromkeys(probes) if p in kv.key_to_index]
-        if not present:
-            continue
-        unit = kv.get_normed_vectors()
-        ids = np.array([kv.key_to_index[p] for p in present])
-        sims = unit[ids] @ unit.T
-        sims[np.arange(len(ids)), ids] = -np.inf
-        top = min(k, len(kv.index_to_key) - 1)
-        best = np.argpartition(-sims, top - 1, axis=1)[:, :top] if top > 0 else np.zeros((len(ids), 0), int)
-        for row, probe in enumerate(present):
-            order = best[row][np.argsort(-sims[row, best[row]], kind="stable")]
-            found[probe, space] = [(kv.index_to_key[i], float(sims[row, i])) for i in order]
+    found = {(word, space): near for space, kv in spaces.items() for word, near in nearest(kv, probes, k).items()}
     rows = []
     for probe in probes:
         for space in spaces:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embedlab.data.text import FIRST_WORD, Vocabulary
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
 TRAINED, INITIAL = "trained", "initial"
 RUN_SPACES = (TRAINED, INITIAL)
@@ -50,3 +53,29 @@ class Space:
         rows = np.flatnonzero(self.present)
         counts = [vocab.counts[i] for i in rows] if with_counts else None
         return keyed_vectors([vocab.words[i] for i in rows], self.matrix[rows], counts)
+
+
+def nearest(
+    kv: KeyedVectors, words: Sequence[str], k: int, exclude: Sequence[str] = ()
+) -> dict[str, list[tuple[str, float]]]:
+    """The k nearest words (cosine) of each word the space holds, itself and `exclude` left out: gensim's
+    `most_similar(word, topn=k)` for all words at once, in one matrix product. The one neighbours function: the
+    CLI, the run's analysis and the report's browser all call it."""
+    present = [w for w in dict.fromkeys(words) if w in kv.key_to_index]
+    if not present or k < 1:
+        return {w: [] for w in present}
+    unit = kv.get_normed_vectors()
+    ids = np.array([kv.key_to_index[w] for w in present])
+    sims = unit[ids] @ unit.T
+    sims[np.arange(len(ids)), ids] = -np.inf
+    banned = [kv.key_to_index[w] for w in exclude if w in kv.key_to_index]
+    sims[:, banned] = -np.inf
+    top = min(k, len(kv.index_to_key) - 1 - len(banned))
+    if top < 1:
+        return {w: [] for w in present}
+    best = np.argpartition(-sims, top - 1, axis=1)[:, :top]
+    found = {}
+    for row, word in enumerate(present):
+        order = best[row][np.argsort(-sims[row, best[row]], kind="stable")]
+        found[word] = [(kv.index_to_key[i], float(sims[row, i])) for i in order]
+    return found

@@ -14,7 +14,7 @@ from embedlab.core.rundir import RunDir
 from embedlab.data.text import OOV, PAD
 from embedlab.studies.report.names import source_name
 from embedlab.studies.report.tables import completed
-from embedlab.vectors.space import INITIAL, TRAINED
+from embedlab.vectors.space import INITIAL, TRAINED, nearest
 
 BROWSER_WORDS = 400  # the most frequent training words (and the probes) the in-page browser answers for
 
@@ -60,19 +60,9 @@ def browser_data(frame: pd.DataFrame, task: str, n_words: int = BROWSER_WORDS, k
                 info[str(row["word"])] = {"count": int(row["count"]), **{c: float(row[c]) for c in odds}}
             break
     neighbours: dict[str, dict[str, list[str]]] = {w: {} for w in words}
-    for name, kv in spaces.items():
-        matrix = kv.vectors / np.maximum(np.linalg.norm(kv.vectors, axis=1, keepdims=True), 1e-12)
-        present = [w for w in words if w in kv.key_to_index]
-        if not present:
-            continue
-        rows = np.array([kv.key_to_index[w] for w in present])
-        sims = matrix[rows] @ matrix.T
-        sims[np.arange(len(rows)), rows] = -np.inf
-        special = [kv.key_to_index[w] for w in (PAD, OOV) if w in kv.key_to_index]  # run files hold neither
-        sims[:, special] = -np.inf
-        top = np.argsort(-sims, axis=1)[:, :k]
-        for word, order in zip(present, top, strict=True):
-            neighbours[word][name] = [kv.index_to_key[i] for i in order]
+    for name, kv in spaces.items():  # run files hold no <pad> / <unk> rows; other files might
+        for word, near in nearest(kv, words, k, exclude=(PAD, OOV)).items():
+            neighbours[word][name] = [w for w, _ in near]
     return {
         "spaces": list(spaces),
         "words": {w: {"neighbours": neighbours[w], **info.get(w, {})} for w in words},
