@@ -19,7 +19,7 @@ from gensim.models import KeyedVectors
 
 from embedlab.core.jsonio import write_json
 from embedlab.core.rundir import RunDir
-from embedlab.data.text import Vocabulary
+from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 if TYPE_CHECKING:
@@ -56,16 +56,22 @@ class Drift:
 
 def drift(initial: np.ndarray, trained: np.ndarray, vocab: Vocabulary, train_counts: Sequence[int]) -> Drift:
     """Cosine between each word's initial and trained row, summarised by training-split frequency."""
-    rows = slice(2, None)  # padding and <unk> are not words
+    rows = slice(FIRST_WORD, None)  # padding and <unk> are not words
     cosine = np.sum(_unit(initial[rows]) * _unit(trained[rows]), axis=1)
     changed = np.any(initial[rows] != trained[rows], axis=1)
-    counts = np.asarray(train_counts[2:], dtype=np.int64)
+    counts = np.asarray(train_counts[FIRST_WORD:], dtype=np.int64)
     labels = np.empty(len(counts), dtype=object)
     for low, high, label in FREQUENCY_BUCKETS:
         mask = (counts >= low) & (counts <= (high if high is not None else np.iinfo(np.int64).max))
         labels[mask] = label
     table = pd.DataFrame(
-        {"word": vocab.words[2:], "train_count": counts, "bucket": labels, "cosine": cosine, "changed": changed}
+        {
+            "word": vocab.words[FIRST_WORD:],
+            "train_count": counts,
+            "bucket": labels,
+            "cosine": cosine,
+            "changed": changed,
+        }
     )
     order = [label for _, _, label in FREQUENCY_BUCKETS]
     summary = (
@@ -98,7 +104,7 @@ def log_odds(
     for row, cls in enumerate(classes):
         inside, outside = counts[row], counts.sum(axis=0) - counts[row]
         score = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
-        frames.append(pd.DataFrame({"word": vocab.words[2:], "class": int(cls), "log_odds": score}))
+        frames.append(pd.DataFrame({"word": vocab.words[FIRST_WORD:], "class": int(cls), "log_odds": score}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -134,7 +140,7 @@ def class_axis_r2(
 
     counts = np.asarray(vocab.counts)
     rows = counts >= min_count
-    rows[:2] = False
+    rows[:FIRST_WORD] = False
     for space in spaces:
         rows &= space.present
     index = np.flatnonzero(rows)

@@ -20,6 +20,7 @@ import pandas as pd
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import RunDir
+from embedlab.data.text import OOV_ID
 from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
 
 METHODS = ("pca", "tsne", "umap")
@@ -58,7 +59,7 @@ def sample_sentences(
 def mean_pool(ids: np.ndarray, space: Space, include_unk: bool) -> np.ndarray:
     """Mean of the token vectors a sentence has in the space (padding skipped; <unk> kept for a run's own layer)."""
     usable = space.present.copy()
-    usable[1] = include_unk
+    usable[OOV_ID] = include_unk
     mask = usable[ids]
     sums = np.einsum("nl,nld->nd", mask.astype(np.float32), space.matrix[ids])
     return sums / np.maximum(mask.sum(axis=1, keepdims=True), 1)

@@ -383,7 +383,7 @@ def build_matrix(
     counts = np.asarray(vocab.counts, dtype=np.float64)
     hit = np.zeros(len(vocab), dtype=bool)
     hit[rows] = True
-    real = slice(2, None)
+    real = slice(FIRST_WORD, None)  # padding and <unk> are not words
     coverage = Coverage(
         types=float(hit[real].mean()) if len(vocab) > 2 else 0.0,
         tokens=float(counts[real][hit[real]].sum() / max(counts[real].sum(), 1.0)),
