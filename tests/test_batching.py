@@ -7,7 +7,7 @@ import pytest
 
 from embedlab.training.models import build_model, min_length
 from embedlab.training.optimizers import SparseAdadelta, SparseAdam, catch_up_callback, make_optimizer
-from embedlab.training.train import _eval_dataset, _train_dataset, batch_plan, predict, seed_everything, text_lengths
+from embedlab.training.train import batch_plan, eval_dataset, predict, seed_everything, text_lengths, train_dataset
 from embedlab.vectors.embeddings import EmbeddingInit
 from test_models import DIM, VOCAB, model_cfg, pretrained
 
@@ -47,7 +47,7 @@ def test_each_pass_over_the_training_data_is_the_next_epochs_plan_padded_per_bat
     x = right_padded(np.random.default_rng(5), 23, 9)
     y = np.arange(23)
     lengths = text_lengths(x)
-    ds = _train_dataset(x, y, 5, seed=7, min_len=3, epochs=3)
+    ds = train_dataset(x, y, 5, seed=7, min_len=3, epochs=3)
     assert int(ds.cardinality()) == 5
     for epoch in range(3):
         batches = [(np.asarray(a), np.asarray(b)) for a, b in ds]
@@ -56,9 +56,9 @@ def test_each_pass_over_the_training_data_is_the_next_epochs_plan_padded_per_bat
         for (xb, _), rows in zip(batches, plan, strict=True):
             assert xb.shape[1] == max(int(lengths[rows].max()), 3)
             np.testing.assert_array_equal(xb, x[rows, : xb.shape[1]])
-    evaluation = [np.asarray(b).tolist() for _, b in _eval_dataset(x, y, 4, 1)]
+    evaluation = [np.asarray(b).tolist() for _, b in eval_dataset(x, y, 4, 1)]
     assert evaluation == [p.tolist() for p in batch_plan(lengths, 4, None, 0)]
-    assert evaluation == [np.asarray(b).tolist() for _, b in _eval_dataset(x, y, 4, 1)]  # the same each time
+    assert evaluation == [np.asarray(b).tolist() for _, b in eval_dataset(x, y, 4, 1)]  # the same each time
 
 
 @pytest.mark.parametrize("name", ["avg", "cnn", "bilstm"])

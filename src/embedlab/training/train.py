@@ -92,7 +92,7 @@ def _pipeline(ds: Any) -> Any:
     return ds.prefetch(2).with_options(options)
 
 
-def _train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, min_len: int, epochs: int) -> Any:
+def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, min_len: int, epochs: int) -> Any:
     """Each new iterator yields the next epoch's seeded batches: epoch e gets batch_plan(..., e).
 
     All epochs' plans are made up front and each batch is gathered inside TensorFlow, so no Python runs per batch
@@ -112,7 +112,7 @@ def _train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, min
     return _pipeline(ds.apply(tf.data.experimental.assert_cardinality(per_epoch)))
 
 
-def _eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, min_len: int) -> Any:
+def eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, min_len: int) -> Any:
     """Length-sorted batches in order, the same each time it is iterated (dev pass, test, predictions)."""
     import tensorflow as tf
 
@@ -227,8 +227,8 @@ def train(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
     started = time.perf_counter()
     history = model.fit(
-        _train_dataset(x_train, y_train, batch_size, seed, min_len, epochs),
-        validation_data=_eval_dataset(*data["dev"], batch_size * 4, min_len),
+        train_dataset(x_train, y_train, batch_size, seed, min_len, epochs),
+        validation_data=eval_dataset(*data["dev"], batch_size * 4, min_len),
         epochs=epochs,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles, seeded
@@ -255,7 +255,7 @@ def predict(model: Any, x: np.ndarray, batch_size: int, min_len: int = 1) -> np.
         model.steps_per_execution = 1
         model.predict_function = None  # traced again, for one step
     order = np.concatenate(batch_plan(text_lengths(x), batch_size, None, 0)) if len(x) else np.zeros(0, int)
-    probs = model.predict(_eval_dataset(x, np.zeros(len(x), np.int64), batch_size, min_len), verbose=0)
+    probs = model.predict(eval_dataset(x, np.zeros(len(x), np.int64), batch_size, min_len), verbose=0)
     out = np.empty_like(probs)
     out[order] = probs
     return out
