@@ -8,7 +8,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from embedlab.core import schema  # noqa: F401  (registers the config schemas in Hydra's ConfigStore)
+from embedlab.core import (
+    schema,  # noqa: F401  (registers the config schemas in Hydra's ConfigStore)
+    search,  # noqa: F401  (registers the ${draw:...} resolvers of search spaces)
+)
 
 PACKAGE = Path(__file__).resolve().parents[1]  # embedlab/
 CONFIG_DIR = PACKAGE / "configs"  # shipped inside the package: a wheel install has them too

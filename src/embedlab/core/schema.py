@@ -270,6 +270,7 @@ class Config:
     """`embedlab run`: one experiment = task x embedding (source + mode) x model x trainer x seed."""
 
     seed: int = 42
+    trial: Optional[int] = None  # a random-search trial: search spaces (+search=...) draw from it (core/search.py)
     study: Optional[str] = None  # a named study sets this; its runs go to results/<study>/
     paper_table: Optional[str] = None  # published accuracies for the report (a bare name: beside the study file)
     save_model: bool = True  # the trained classifier as model.keras (+ vocab.txt, classifier.json) for predict

@@ -1,0 +1,91 @@
+"""Random search as config and expected validation performance (issue 26's first parts): draws that depend only
+on (study, arm, trial, key), and the expected-maximum estimator against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from embedlab.core.checks import check
+from embedlab.core.config import compose
+from embedlab.core.search import draw_value
+from embedlab.studies.tuning import best_trials, budget_verdict, evp_table, expected_max, verdict_sentence
+
+
+def test_expected_max_equals_brute_force_over_every_sequence_of_draws():
+    scores = [0.71, 0.74, 0.74, 0.80, 0.69]
+    for budget in (1, 2, 3, 4):
+        maxima = [max(seq) for seq in itertools.product(scores, repeat=budget)]
+        mean, std = expected_max(scores, budget)
+        assert mean == pytest.approx(np.mean(maxima)) and std == pytest.approx(np.std(maxima))
+    assert expected_max(scores, 1)[0] == pytest.approx(np.mean(scores))
+    assert expected_max(scores, 500)[0] == pytest.approx(max(scores), abs=1e-9)
+
+
+def test_draws_depend_only_on_study_arm_trial_and_key():
+    args = (0.0002, 0.005)
+    first = draw_value("loguniform", args, "s", "sst2|glove6b|finetune|cnn", 3, "trainer.learning_rate")
+    assert first == draw_value("loguniform", args, "s", "sst2|glove6b|finetune|cnn", 3, "trainer.learning_rate")
+    others = {
+        draw_value("loguniform", args, "s", "sst2|glove6b|finetune|cnn", 4, "trainer.learning_rate"),
+        draw_value("loguniform", args, "s", "sst2|scratch|scratch|cnn", 3, "trainer.learning_rate"),
+        draw_value("loguniform", args, "t", "sst2|glove6b|finetune|cnn", 3, "trainer.learning_rate"),
+        draw_value("loguniform", args, "s", "sst2|glove6b|finetune|cnn", 3, "model.dropout"),
+    }
+    assert first not in others and len(others) == 4
+    values = [draw_value("loguniform", args, "s", "a", t, "k") for t in range(2000)]
+    assert 0.0002 <= min(values) and max(values) <= 0.005
+    logs = np.log(values)  # log-uniform: the log's mean is the middle of the log range
+    assert abs(logs.mean() - np.mean(np.log(args))) < 0.05
+    assert {draw_value("choice", (25, 50, 100), "s", "a", t, "b") for t in range(60)} == {25, 50, 100}
+
+
+def test_a_search_space_composes_to_numbers_and_gives_each_arm_only_its_own_knobs():
+    scratch = compose(["+search=cnn", "trial=2", "+arm=scratch"])
+    glove = compose(["+search=cnn", "trial=2", "+arm=glove6b_finetune"])
+    check(scratch)
+    check(glove)
+    assert scratch.seed == 2 and isinstance(scratch.trainer.learning_rate, float)
+    assert scratch.embedding.scale_std is None and scratch.embedding.init_limit != 0.05
+    assert glove.embedding.scale_std is not None and glove.embedding.init_limit == 0.05
+    again = compose(["+search=cnn", "trial=2", "+arm=scratch"])
+    for node in ("trainer", "model", "embedding"):
+        assert OmegaConf.to_container(again[node], resolve=True) == OmegaConf.to_container(scratch[node], resolve=True)
+    with pytest.raises(Exception, match="give the trial number"):
+        OmegaConf.to_container(compose(["+search=cnn"]).trainer, resolve=True)
+
+
+def trials_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for (embedding, mode), scores in ((k.split("/"), v) for k, v in curves.items()):
+        for trial, score in enumerate(scores, 1):
+            rows.append(
+                {
+                    "status": "completed",
+                    "task": "sst2",
+                    "model": "cnn",
+                    "embedding": embedding,
+                    "mode": mode,
+                    "config.trial": trial,
+                    "dev_accuracy_best": score,
+                    "run_dir": f"runs/{embedding}-{mode}-{trial}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_evp_table_and_the_verdict_across_budgets():
+    frame = trials_frame({"scratch/scratch": [0.78, 0.79, 0.80, 0.77], "glove6b/finetune": [0.70, 0.72, 0.81, 0.83]})
+    evp = evp_table(frame)
+    assert set(evp["budget"]) == {1, 2, 3, 4} and (evp["trials"] == 4).all()
+    glove = evp[evp["embedding"] == "glove6b"].set_index("budget")["expected_max"]
+    assert glove.is_monotonic_increasing
+    k, word = budget_verdict(evp, {"embedding": "glove6b"}, {"embedding": "scratch"})
+    assert word == "leads" and 1 < k <= 4  # behind at budget 1 (mean 0.765 < 0.785), ahead at 4
+    assert "from budget" in verdict_sentence("GloVe", "scratch", k, word, 4)
+    best = best_trials(frame).set_index("embedding")
+    assert best.loc["glove6b", "config.trial"] == 4 and best.loc["scratch", "config.trial"] == 3
