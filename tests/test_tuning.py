@@ -89,3 +89,24 @@ def test_evp_table_and_the_verdict_across_budgets():
     assert "from budget" in verdict_sentence("GloVe", "scratch", k, word, 4)
     best = best_trials(frame).set_index("embedding")
     assert best.loc["glove6b", "config.trial"] == 4 and best.loc["scratch", "config.trial"] == 3
+
+
+def test_a_study_of_trials_gets_evp_csv_and_a_report_section_naming_budgets(tmp_path):
+    import json
+
+    from embedlab.studies.report import sections
+    from embedlab.studies.results import build, collect
+
+    curves = {"scratch/scratch": [0.78, 0.79, 0.80, 0.77], "glove6b/finetune": [0.70, 0.72, 0.81, 0.83]}
+    for record in trials_frame(curves).to_dict("records"):
+        folder = tmp_path / record["run_dir"]
+        folder.mkdir(parents=True)
+        metrics = {k: record[k] for k in ("status", "task", "model", "embedding", "mode", "dev_accuracy_best")}
+        metrics.update(seed=record["config.trial"], test_accuracy=0.5, n_train=100, n_dev=20, n_test=20)
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "config.yaml").write_text(f"seed: {record['config.trial']}\ntrial: {record['config.trial']}\n")
+    frame = collect(tmp_path)
+    written = build(tmp_path, tmp_path, frame)
+    assert "evp.csv" in written and len(pd.read_csv(written["evp.csv"])) == 8
+    part = next(p for p in sections(frame, tmp_path, tmp_path / "out") if p.title.startswith("Tuning budget"))
+    assert "GloVe 6B 100d, fine-tuned leads scratch from budget" in part.text

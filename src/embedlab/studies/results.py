@@ -24,6 +24,7 @@ from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import STATUS_FILE, RunDir
 from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
+from embedlab.studies.tuning import evp_table
 
 CELL = ["task", "model", "config.task.train_size", "embedding", "mode"]  # a cell: one source x mode of one setting
 SOURCE = ["embedding", "mode"]
@@ -292,6 +293,9 @@ def build(folder: Path, out_dir: Path | None = None, frame: pd.DataFrame | None 
     out_dir = Path(out_dir) if out_dir is not None else Path(folder)
     written = dict(zip(("runs.parquet", "runs.csv"), write_table(frame, out_dir), strict=True))
     tables = (("cells.csv", summarise(frame)), ("paired.csv", paired(frame)), ("unseen.csv", unseen_table(frame)))
+    evp = evp_table(frame)
+    if not evp.empty:  # a study with random-search trials (config.trial)
+        tables += (("evp.csv", evp),)
     for name, table in tables:
         written[name] = atomic_write(out_dir / name, lambda tmp, table=table: table.to_csv(tmp, index=False))
     return written

@@ -47,6 +47,7 @@ from embedlab.studies.report.tables import (
     unseen_summary,
     versus_scratch,
 )
+from embedlab.studies.tuning import ARM, budget_verdict, evp_table, verdict_sentence
 
 
 def title_of(frame: pd.DataFrame, study: str | None) -> str:
@@ -222,6 +223,35 @@ def task_sections(study: Study) -> list[Section]:
     return parts
 
 
+def tuning_section(study: Study) -> Section | None:
+    """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each source's
+    order against the scratch Embedding holds from some budget on."""
+    evp = evp_table(study.frame)
+    if evp.empty:
+        return None
+    sentences = []
+    for (task, model), group in evp.groupby(["task", "model"], sort=True):
+        scratch = {"task": task, "model": model, "embedding": "scratch", "mode": "scratch"}
+        largest = int(group["budget"].max())
+        for (embedding, mode), _ in group.groupby(["embedding", "mode"], sort=True):
+            if embedding == "scratch":
+                continue
+            arm = {**scratch, "embedding": embedding, "mode": mode}
+            k, word = budget_verdict(group, arm, scratch)
+            name = source_name(embedding, mode)
+            sentences.append(
+                f"{task_name(task)}, {model_name(model)}: " + verdict_sentence(name, "scratch", k, word, largest)
+            )
+    shown = evp[evp["budget"].isin([1, 2, 5, 10, 20, 50]) | (evp["budget"] == evp["trials"])]
+    shown = shown.rename(columns={"expected_max": "mean", "trials": "n"})[[*ARM, "budget", "mean", "std", "n"]]
+    return Section(
+        "Tuning budget: expected best dev accuracy",
+        "Each arm's random-search trials as Dodge et al. (2019) read them: the expected best dev accuracy after n "
+        "trials, and its spread, for every budget n (all of them in evp.csv). " + "; ".join(sentences) + ".",
+        [show_table(shown)],
+    )
+
+
 def failures_section(study: Study) -> Section | None:
     failed = study.frame[study.frame["status"] != "completed"]
     if failed.empty:
@@ -277,6 +307,7 @@ SECTIONS: list[Callable[[Study], Section | None | list[Section]]] = [
         "often the word occurs in the training split (0: dev/test words only).",
         drift_table,
     ),
+    tuning_section,
     task_sections,
     failures_section,
 ]

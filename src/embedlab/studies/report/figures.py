@@ -112,7 +112,8 @@ def plot_accuracy(cells: pd.DataFrame, out: Path | None = None):
         ax.set_title(f"{task_name(task)}{size_text}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_xlim(*forest_limits(rows))
-    axes[-1, 0].set_xlabel("test accuracy, % (mean over seeds, 95% interval); dashed: scratch Embedding")
+    spread = "95% interval" if (rows["high"] > rows["low"]).any() else "one seed per arm: no interval"
+    axes[-1, 0].set_xlabel(f"test accuracy, % (mean over seeds, {spread}); dashed: scratch Embedding")
     axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     if out is not None:
