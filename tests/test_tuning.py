@@ -110,3 +110,38 @@ def test_a_study_of_trials_gets_evp_csv_and_a_report_section_naming_budgets(tmp_
     assert "evp.csv" in written and len(pd.read_csv(written["evp.csv"])) == 8
     part = next(p for p in sections(frame, tmp_path, tmp_path / "out") if p.title.startswith("Tuning budget"))
     assert "GloVe 6B 100d, fine-tuned leads scratch from budget" in part.text
+
+
+def reviews(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    words = {0: ["bad", "dull", "awful"], 1: ["good", "great", "fine"]}
+    texts = [" ".join([*rng.choice(words[y], 2), "film", str(rng.integers(9))]) for y in labels]
+    return pd.DataFrame({"text": texts, "label": np.where(labels == 1, "pos", "neg")})
+
+
+@pytest.mark.parametrize("model", [["model=avg", "+search=cnn"], ["model=tfidf_lr", "+search=tfidf_lr"]])
+def test_a_trial_never_reads_the_test_labels(isolated_env, tmp_path, model):
+    """The same trial with the test split's labels flipped gives the same record: selection is on dev only."""
+    import json
+
+    from conftest import run_cli
+
+    reviews(200, 0).to_csv(tmp_path / "train.csv", index=False)
+    test = reviews(60, 1)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    poisoned = test.assign(label=np.where(test["label"] == "pos", "neg", "pos"))
+    poisoned.to_csv(tmp_path / "poisoned.csv", index=False)
+    records = []
+    for name in ("test.csv", "poisoned.csv"):
+        run_dir = tmp_path / f"run-{name}"
+        args = ["task=table", f"task.train_path={tmp_path / 'train.csv'}", f"task.test_path={tmp_path / name}"]
+        args += [*model, "trial=2", "trainer.epochs=2", "tracking.mlflow=false", f"hydra.run.dir={run_dir}"]
+        proc = run_cli(args, isolated_env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        record = json.loads((run_dir / "metrics.json").read_text())
+        assert record["trial"] == 2 and not [k for k in record if k.startswith("test_")]
+        assert not (run_dir / "predictions.csv").exists()
+        timing = ("seconds", "per_second", "memory_mb", "pid", "host")
+        records.append({k: v for k, v in record.items() if not k.endswith(timing)})
+    assert records[0] == records[1]

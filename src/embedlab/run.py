@@ -114,12 +114,22 @@ def describe(cfg: DictConfig, task: Any, emb: Any) -> dict[str, Any]:
 
 
 def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:
-    """A non-neural baseline on the run's own splits: test metrics and predictions."""
+    """A non-neural baseline on the run's own splits: test metrics and predictions; a tuning trial (trial set) is
+    scored on dev and never reads the test split's labels."""
     from embedlab.training.train import test_metrics
 
-    data, unseen = task.data, task.unseen()
+    data, seed = task.data, int(cfg.seed)
     started_training = time.perf_counter()
-    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, int(cfg.seed))
+    if cfg.trial is not None:
+        probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, scored="dev")
+        return {
+            "dev_accuracy_best": float(np.mean(probs.argmax(1) == data.dev.labels)),
+            "train_seconds": round(time.perf_counter() - started_training, 3),
+            "prepare_seconds": round(started_training - started, 3),
+            "baseline": info,
+        }
+    unseen = task.unseen()
+    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed)
     metrics = test_metrics(data.test.labels, probs, len(data.classes))
     write_predictions(out_dir, data, probs, unseen)
     metrics.update(
@@ -149,19 +159,21 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
     min_len, batch = min_length(model_cfg), int(cfg.trainer.batch_size) * 4
     result = train(model, task.arrays, plain(cfg.trainer), seed, log_dir, min_len)
-    metrics, probs = evaluate(model, *task.arrays["test"], len(data.classes), batch, min_len)
+    tuning = cfg.trial is not None  # a tuning trial is selected on dev: the test split is never scored
+    metrics, probs = ({}, None) if tuning else evaluate(model, *task.arrays["test"], len(data.classes), batch, min_len)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
 
     run = RunDir(out_dir)
     pd.DataFrame({"epoch": range(1, result.epochs_run + 1), **result.history}).to_csv(run.history, index=False)
-    unseen = task.unseen()
-    write_predictions(out_dir, data, probs, unseen)
+    unseen = None if tuning else task.unseen()
+    if not tuning:
+        write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
         save_classifier(out_dir, model, task.vocab, plain(cfg.task), data.classes, task.max_len, min_len, batch)
     for name, matrix in ((INITIAL, initial), (TRAINED, trained)):  # training-split counts kept in the file's order
         Space.full(name, matrix).keyed(task.vocab, True).save_word2vec_format(str(run.space(name)), binary=True)
     analysis: dict[str, Any] = {}
-    if cfg.analysis.enabled:
+    if cfg.analysis.enabled and not tuning:  # the analysis projects test sentences
         analysis = analyse(cfg, out_dir, task, initial, trained)
         rest = time.perf_counter() - started - analysis["analysis_seconds"]
         analysis["analysis_overhead"] = round(analysis["analysis_seconds"] / max(rest, 1e-9), 4)  # vs run without
@@ -174,7 +186,7 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
             "prepare_seconds": round(prep_seconds, 3),
             "examples_per_second": round(result.examples_per_second, 1),
             "embedding_rows_changed": int(np.any(initial != trained, axis=1).sum()),
-            **unseen_accuracy(data.test.labels, probs, unseen),
+            **({} if tuning else unseen_accuracy(data.test.labels, probs, unseen)),
             "analysis": analysis,
         }
     )
@@ -204,23 +216,30 @@ def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -
 
 
 def baseline(
-    model_cfg: dict[str, Any], tokens: dict[str, list[list[str]]], data: Any, emb: Any, vocab: Any, seed: int
+    model_cfg: dict[str, Any],
+    tokens: dict[str, list[list[str]]],
+    data: Any,
+    emb: Any,
+    vocab: Any,
+    seed: int,
+    scored: str = "test",
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """A non-neural baseline's test probabilities on the run's own splits (embedlab.training.baselines)."""
+    """A non-neural baseline's probabilities on the scored split (test; dev for a tuning trial), trained on the run's
+    own training split (embedlab.training.baselines)."""
     from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
 
     n_classes = len(data.classes)
     train = (tokens["train"], data.train.labels)
     if model_cfg["name"] == "majority":
-        return majority(train, len(data.test), n_classes)
+        return majority(train, len(tokens[scored]), n_classes)
     if model_cfg["name"] == "tfidf_lr":
-        return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens["test"], n_classes, model_cfg, seed)
+        return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens[scored], n_classes, model_cfg, seed)
     vectors = None
     if emb.matrix is not None:
         keep = ~emb.missing_rows if emb.missing_rows is not None else np.ones(len(vocab), bool)
         keep[:FIRST_WORD] = False  # padding and unknown
         vectors = {vocab.words[i]: emb.matrix[i] for i in np.flatnonzero(keep)}
-    return fasttext_supervised(train, tokens["test"], n_classes, model_cfg, seed, vectors)
+    return fasttext_supervised(train, tokens[scored], n_classes, model_cfg, seed, vectors)
 
 
 def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trained: np.ndarray) -> dict[str, Any]:
@@ -333,6 +352,7 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "mode": "multichannel" if multichannel else cfg.embedding.mode,  # Kim's fourth variant
         "model": cfg.model.name,
         "seed": int(cfg.seed),
+        **({"trial": int(cfg.trial)} if cfg.trial is not None else {}),  # a tuning trial: scored on dev only
         "embedlab_version": __version__,
     }
     started = time.perf_counter()
@@ -363,13 +383,22 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     }
     write_json(status_path, payload)
     track(cfg, out_dir)
-    log.info(
-        "test accuracy %.4f, macro-F1 %.4f (%s) -> %s",
-        metrics["test_accuracy"],
-        metrics["test_macro_f1"],
-        cfg.embedding.mode,
-        out_dir,
-    )
+    if cfg.trial is not None:
+        log.info(
+            "trial %d: best dev accuracy %.4f (%s) -> %s",
+            cfg.trial,
+            metrics["dev_accuracy_best"],
+            cfg.embedding.mode,
+            out_dir,
+        )
+    else:
+        log.info(
+            "test accuracy %.4f, macro-F1 %.4f (%s) -> %s",
+            metrics["test_accuracy"],
+            metrics["test_macro_f1"],
+            cfg.embedding.mode,
+            out_dir,
+        )
     return payload
 
 
@@ -420,7 +449,8 @@ def main(cfg: DictConfig) -> float:
     shared in one process, so it works the same under joblib, Ray and SLURM.
     """
     try:
-        return float(run(cfg).get("test_accuracy", math.nan))
+        record = run(cfg)
+        return float(record.get("test_accuracy", record.get("dev_accuracy_best", math.nan)))
     except RunRefused as exc:  # the directory holds another run: not a word in its run.log
         if _in_sweep():
             REFUSALS[str(Path(cfg.paths.output_dir))] = str(exc)  # read by the sweep's on_job_end, in this process

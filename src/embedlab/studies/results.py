@@ -67,7 +67,8 @@ def read_run(run_dir: Path) -> dict[str, object]:
     if not isinstance(metrics, dict):
         return {**row, "status": "broken", "error": f"{STATUS_FILE} holds a {type(metrics).__name__}, not a record"}
     if metrics.get("status") == "completed":
-        for key in ("test_accuracy", "seed"):
+        scored = "dev_accuracy_best" if metrics.get("trial") is not None else "test_accuracy"  # trials: dev only
+        for key in (scored, "seed"):
             value = metrics.get(key)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return {**row, "status": "broken", "error": f"{STATUS_FILE}: {key} is {value!r}, not a number"}
@@ -134,12 +135,18 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     return mean, std, mean - half, mean + half
 
 
+def tested(frame: pd.DataFrame) -> pd.DataFrame:
+    """The completed runs that scored the test split: not tuning trials, which are scored on dev only."""
+    done = frame[frame["status"] == "completed"]
+    return done[done["trial"].isna()] if "trial" in done else done
+
+
 def summarise(frame: pd.DataFrame, metric: str = "test_accuracy", by: Sequence[str] = CELL) -> pd.DataFrame:
     """Per cell, over its completed runs: n seeds, mean, std and 95% confidence interval of the metric.
 
     A seed run twice in one cell (a rerun) counts once, its latest run directory (path order); `repeats` says so.
     """
-    done = frame[frame["status"] == "completed"]
+    done = tested(frame)
     rows = []
     for key, group in done.groupby(list(by), dropna=False, sort=True):
         unique = group.drop_duplicates("seed", keep="last")
@@ -186,7 +193,7 @@ def paired(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """
     from scipy import stats
 
-    done = frame[frame["status"] == "completed"].copy()
+    done = tested(frame).copy()
     done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)
     setting = [c for c in CELL if c not in SOURCE]
     rows = []
@@ -244,7 +251,7 @@ def unseen_table(frame: pd.DataFrame, reference: str = "scratch/scratch") -> pd.
     Buckets 0, 1, 2, 3+ unseen words; accuracy pooled over the seeds both ran (the same test sentences), the
     difference, and exact McNemar on the paired predictions inside the bucket.
     """
-    done = frame[frame["status"] == "completed"].copy()
+    done = tested(frame).copy()
     if done.empty:
         return pd.DataFrame()
     done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)

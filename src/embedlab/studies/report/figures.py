@@ -12,7 +12,7 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import model_name, source_label, source_name, task_name
-from embedlab.studies.report.tables import FIGURES
+from embedlab.studies.report.tables import FIGURES, completed
 
 log = logging.getLogger("embedlab")
 
@@ -220,7 +220,7 @@ def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None
     written: list[Path] = []
     if "status" not in frame or "task" not in frame:
         return written
-    done = frame[frame["status"] == "completed"].sort_values(["seed", "run_dir"])
+    done = completed(frame).sort_values(["seed", "run_dir"])
     for task, runs in done.groupby("task"):
         drawn = runs[[RunDir(d).sentences.exists() for d in runs["run_dir"]]]  # baselines draw none
         first = drawn.drop_duplicates(["embedding", "mode"])  # the lowest seed of each source: one panel per source

@@ -11,7 +11,7 @@ import pandas as pd
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import interval, percent
-from embedlab.studies.results import CELL, summarise
+from embedlab.studies.results import CELL, summarise, tested
 from embedlab.vectors.space import INITIAL, TRAINED
 
 FIGURES = "figures"
@@ -32,7 +32,8 @@ def load_study(folder: Path) -> pd.DataFrame:
 
 
 def completed(frame: pd.DataFrame) -> pd.DataFrame:
-    done = frame[frame["status"] == "completed"].copy()
+    """The completed runs that scored the test split (tuning trials are read by the tuning section only)."""
+    done = tested(frame).copy()
     done["source"] = done["embedding"].astype(str) + "/" + done["mode"].astype(str)
     return done
 
