@@ -145,3 +145,29 @@ def test_a_trial_never_reads_the_test_labels(isolated_env, tmp_path, model):
         timing = ("seconds", "per_second", "memory_mb", "pid", "host")
         records.append({k: v for k, v in record.items() if not k.endswith(timing)})
     assert records[0] == records[1]
+
+
+def test_phase_two_takes_every_draw_from_the_arms_best_trial(tmp_path):
+    import json
+
+    import yaml
+
+    from embedlab.core.search import best_trial_config
+
+    for trial, dev, lr in ((1, 0.80, 0.001), (2, 0.83, 0.002), (3, 0.83, 0.004), (4, 0.90, 0.003)):
+        folder = tmp_path / f"t{trial}"
+        folder.mkdir()
+        embedding = "glove6b" if trial == 4 else "scratch"  # another arm's better trial is not this arm's
+        metrics = {"status": "completed", "task": "sst2", "embedding": embedding, "mode": embedding, "model": "cnn"}
+        (folder / "metrics.json").write_text(json.dumps({**metrics, "trial": trial, "dev_accuracy_best": dev}))
+        config = {"trainer": {"learning_rate": lr, "batch_size": 25}, "model": {"dropout": 0.2 * trial}}
+        config["embedding"] = {"init_limit": 0.1, "scale_std": None}
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    best_trial_config.cache_clear()
+    cfg = compose(["task=sst2", "+search=cnn", f"tuned_from={tmp_path}", "seed=1", "+arm=scratch"])
+    assert cfg.trainer.learning_rate == 0.002  # trials 2 and 3 tie on dev: the lower trial number
+    assert cfg.model.dropout == pytest.approx(0.4) and cfg.trainer.batch_size == 25 and cfg.seed == 1
+    with pytest.raises(Exception, match="holds no completed trial"):
+        OmegaConf.to_container(
+            compose(["+search=cnn", f"tuned_from={tmp_path}", "seed=1", "+arm=glove6b_frozen"]).trainer, resolve=True
+        )

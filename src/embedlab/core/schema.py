@@ -271,6 +271,7 @@ class Config:
 
     seed: int = 42
     trial: Optional[int] = None  # a random-search trial: search spaces (+search=...) draw from it (core/search.py)
+    tuned_from: Optional[str] = None  # phase two: every draw takes the arm's best trial's value from this folder
     study: Optional[str] = None  # a named study sets this; its runs go to results/<study>/
     paper_table: Optional[str] = None  # published accuracies for the report (a bare name: beside the study file)
     save_model: bool = True  # the trained classifier as model.keras (+ vocab.txt, classifier.json) for predict

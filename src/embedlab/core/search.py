@@ -10,15 +10,24 @@ studies/tuning.py assumes. The resolved value is what the run's config.yaml reco
     ${draw_pretrained:...}  the draw for a pretrained source's knob (row scale, embedding learning-rate factor);
                             null for the scratch table
     ${draw_scratch:...,DEFAULT}  the draw for the scratch table's own knob (its init range); DEFAULT otherwise
+
+Phase two of a tuned study is the same command with `tuned_from=<the trials' folder> seed=1,2,3` instead of
+`trial=...`: every draw then takes the value the arm's best trial (highest dev accuracy, then lowest trial number)
+recorded in its config.yaml, and the runs score the test split.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
 
 from embedlab.core.errors import EmbedlabError
@@ -57,12 +66,49 @@ def draw_value(kind: str, args: tuple[Any, ...], study: str, arm: str, trial: in
     return float(f"{value:.6g}")
 
 
+@functools.lru_cache(maxsize=64)
+def best_trial_config(folder: str, arm: str) -> dict[str, Any]:
+    """The resolved config of the arm's best completed trial below folder (highest dev_accuracy_best, then the lowest
+    trial number): what phase two retrains."""
+    best: tuple[float, int, Path] | None = None
+    for path in sorted(Path(folder).rglob("metrics.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(record, dict) or record.get("status") != "completed" or record.get("trial") is None:
+            continue
+        if "|".join(str(record.get(k)) for k in ("task", "embedding", "mode", "model")) != arm:
+            continue
+        candidate = (-float(record.get("dev_accuracy_best", float("nan"))), int(record["trial"]), path.parent)
+        if math.isfinite(candidate[0]) and (best is None or candidate[:2] < best[:2]):
+            best = candidate
+    if best is None:
+        raise EmbedlabError(f"tuned_from={folder} holds no completed trial of {arm}; run its trials first (trial=...)")
+    return yaml.safe_load((best[2] / "config.yaml").read_text()) or {}
+
+
+def recorded(config: dict[str, Any], key: str) -> Any:
+    """A dotted key of a recorded config, list items as [i] ('model.C[0]')."""
+    node: Any = config
+    for part in key.split("."):
+        name = part.split("[", 1)[0]
+        node = node[name]
+        for index in re.findall(r"\[(\d+)\]", part):
+            node = node[int(index)]
+    return node
+
+
 def _draw(kind: str, *args: Any, _node_: Any, _root_: Any) -> Any:
     trial = OmegaConf.select(_root_, "trial")
     key = _node_._get_full_key(None)
+    tuned = OmegaConf.select(_root_, "tuned_from")
+    if trial is None and tuned:
+        return recorded(best_trial_config(str(tuned), arm_of(_root_)), str(key))
     if trial is None:
         raise EmbedlabError(
-            f"{key} is drawn from a search space: give the trial number (trial=1, or trial=range(1,21))"
+            f"{key} is drawn from a search space: give the trial number (trial=1, or trial=range(1,21)), or "
+            "tuned_from=<the trials' folder> to retrain the best trial"
         )
     study = OmegaConf.select(_root_, "study") or "no-study"
     return draw_value(kind, args, str(study), arm_of(_root_), int(trial), str(key))
