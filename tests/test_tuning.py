@@ -109,7 +109,7 @@ def test_a_study_of_trials_gets_evp_csv_and_a_report_section_naming_budgets(tmp_
     written = build(tmp_path, tmp_path, frame)
     assert "evp.csv" in written and len(pd.read_csv(written["evp.csv"])) == 8
     part = next(p for p in sections(frame, tmp_path, tmp_path / "out") if p.title.startswith("Tuning budget"))
-    assert "GloVe 6B 100d, fine-tuned leads scratch from budget" in part.text
+    assert "CNN, GloVe 6B 100d, fine-tuned leads CNN, scratch Embedding from budget 2 on" in part.text
 
 
 def reviews(n: int, seed: int) -> pd.DataFrame:
@@ -171,3 +171,23 @@ def test_phase_two_takes_every_draw_from_the_arms_best_trial(tmp_path):
         OmegaConf.to_container(
             compose(["+search=cnn", f"tuned_from={tmp_path}", "seed=1", "+arm=glove6b_frozen"]).trainer, resolve=True
         )
+
+
+def test_tune_plans_trials_then_test_runs_per_model_family():
+    from embedlab.core.errors import EmbedlabError
+    from embedlab.studies.tune import plan
+
+    args = ["experiment=tuned", "task=sst2", "+arm=scratch,glove6b_finetune,baseline_tfidf_lr,baseline_majority"]
+    sweeps = plan(args, budget=20, seeds=3)
+    trials = [s for s in sweeps if "trial=range(1,21)" in s]
+    tests = [s for s in sweeps if "seed=range(1,4)" in s]
+    assert len(trials) == 2 and len(tests) == 3 and sweeps[: len(trials)] == trials  # every trial before any test
+    assert ["+arm=scratch,glove6b_finetune", "+search=cnn"] == trials[0][2:4]
+    assert any(
+        "+arm=baseline_majority" in s and not any(o.startswith(("+search", "tuned_from")) for o in s) for s in tests
+    )
+    assert all(any(o.startswith("tuned_from=") for o in s) for s in tests if "+arm=baseline_majority" not in s)
+    with pytest.raises(EmbedlabError, match="needs the arms"):
+        plan(["experiment=tuned"], 20, 3)
+    with pytest.raises(EmbedlabError, match="at least 1"):
+        plan(args, 0, 3)

@@ -7,6 +7,7 @@ embedlab report results/seed_question                                  # table +
 embedlab predict RUN_DIR --text "a gorgeous, witty film"               # labels and probabilities
 embedlab predict RUN_DIR --input new.csv --text-column text --out preds.csv
 embedlab neighbours RUN_DIR good --space trained -k 10
+embedlab tune experiment=tuned +arm=scratch,glove6b_finetune --budget 20 --seeds 3   # equal tuning budget per arm
 embedlab results FOLDER                                                # the results table alone (no report)
 embedlab projection out.png RUN_DIR ...                                # sentence projections of runs side by side
 
@@ -107,7 +108,7 @@ def _neighbours(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("run", "sweep", "pretrain", "report", "predict", "neighbours", "results", "projection")
+    commands = ("run", "sweep", "tune", "pretrain", "report", "predict", "neighbours", "results", "projection")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip() + "\n\n`embedlab <command> --help` for each command.")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
@@ -135,6 +136,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from embedlab.studies.report import main as report_main
 
         return report_main(rest)
+    if command == "tune":
+        from embedlab.core.config import export_locations
+        from embedlab.studies.tune import main as tune_main
+
+        export_locations()
+        try:
+            return tune_main(rest)
+        except EmbedlabError as exc:
+            print_error(exc)
+            return 2
     if command == "results":
         from embedlab.studies.results import main as results_main
 

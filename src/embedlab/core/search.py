@@ -128,9 +128,21 @@ def _draw_scratch(kind: str, *args: Any, _node_: Any, _root_: Any) -> Any:
     return default if _pretrained(_root_) else _draw(kind, *bounds, _node_=_node_, _root_=_root_)
 
 
+def _tuning_subdir(*, _root_: Any) -> str:
+    """A tuned study's run folder: trials/<task>/<arm>_t<trial> for a trial, runs/<task>/<arm>_s<seed> for a run
+    that scores test."""
+    arm = f"{OmegaConf.select(_root_, 'embedding.name')}-{OmegaConf.select(_root_, 'embedding.mode')}"
+    arm += f"_{OmegaConf.select(_root_, 'model.name')}"
+    task, trial = OmegaConf.select(_root_, "task.name"), OmegaConf.select(_root_, "trial")
+    if trial is not None:
+        return f"trials/{task}/{arm}_t{trial}"
+    return f"runs/{task}/{arm}_s{OmegaConf.select(_root_, 'seed')}"
+
+
 def register() -> None:
     """The draw resolvers, for every process that composes or resolves a config (idempotent)."""
-    for name, resolver in (("draw", _draw), ("draw_pretrained", _draw_pretrained), ("draw_scratch", _draw_scratch)):
+    resolvers = (("draw", _draw), ("draw_pretrained", _draw_pretrained), ("draw_scratch", _draw_scratch))
+    for name, resolver in (*resolvers, ("tuning_subdir", _tuning_subdir)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver, use_cache=False)
 

@@ -224,30 +224,35 @@ def task_sections(study: Study) -> list[Section]:
 
 
 def tuning_section(study: Study) -> Section | None:
-    """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each source's
-    order against the scratch Embedding holds from some budget on."""
+    """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each arm's order
+    against the task's scratch Embedding (its neural model) holds from some budget on."""
+    from embedlab.training.baselines import BASELINES
+
     evp = evp_table(study.frame)
     if evp.empty:
         return None
     sentences = []
-    for (task, model), group in evp.groupby(["task", "model"], sort=True):
-        scratch = {"task": task, "model": model, "embedding": "scratch", "mode": "scratch"}
+    for task, group in evp.groupby("task", sort=True):
+        arms = group[ARM].drop_duplicates().to_dict("records")
+        scratch = [a for a in arms if a["embedding"] == "scratch" and a["model"] not in BASELINES]
+        if not scratch:
+            continue
+        reference = scratch[0]
         largest = int(group["budget"].max())
-        for (embedding, mode), _ in group.groupby(["embedding", "mode"], sort=True):
-            if embedding == "scratch":
+        for arm in arms:
+            if arm == reference:
                 continue
-            arm = {**scratch, "embedding": embedding, "mode": mode}
-            k, word = budget_verdict(group, arm, scratch)
-            name = source_name(embedding, mode)
-            sentences.append(
-                f"{task_name(task)}, {model_name(model)}: " + verdict_sentence(name, "scratch", k, word, largest)
-            )
+            k, word = budget_verdict(group, arm, reference)
+            name = f"{model_name(arm['model'])}, {source_name(arm['embedding'], arm['mode'])}"
+            other = f"{model_name(reference['model'])}, scratch Embedding"
+            sentences.append(f"{task_name(task)}: {verdict_sentence(name, other, k, word, largest)}")
     shown = evp[evp["budget"].isin([1, 2, 5, 10, 20, 50]) | (evp["budget"] == evp["trials"])]
-    shown = shown.rename(columns={"expected_max": "mean", "trials": "n"})[[*ARM, "budget", "mean", "std", "n"]]
+    shown = shown.rename(columns={"expected_max": "mean"})[[*ARM, "budget", "mean", "std", "trials"]]
+    said = (" " + "; ".join(sentences) + ".") if sentences else ""
     return Section(
         "Tuning budget: expected best dev accuracy",
         "Each arm's random-search trials as Dodge et al. (2019) read them: the expected best dev accuracy after n "
-        "trials, and its spread, for every budget n (all of them in evp.csv). " + "; ".join(sentences) + ".",
+        "trials (accuracy %), and its spread (std, points), for every budget n (all of them in evp.csv)." + said,
         [show_table(shown)],
     )
 

@@ -106,7 +106,7 @@ ACCURACY_COLUMNS = {
     "test_accuracy",
 }
 POINT_COLUMNS = {"difference", "neural_minus_baseline"}
-COUNT_COLUMNS = {"n", "seeds", "runs", "n_train", "sentences_per_seed"}
+COUNT_COLUMNS = {"n", "seeds", "runs", "n_train", "sentences_per_seed", "budget", "trials"}
 
 
 def format_of(column: str) -> Callable[[object], str]:
