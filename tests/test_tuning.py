@@ -191,3 +191,44 @@ def test_tune_plans_trials_then_test_runs_per_model_family():
         plan(["experiment=tuned"], 20, 3)
     with pytest.raises(EmbedlabError, match="at least 1"):
         plan(args, 0, 3)
+
+
+@pytest.mark.slow
+def test_scaling_every_pretrained_vector_by_3_5_changes_no_tuned_verdict(isolated_env, tmp_path):
+    """The row scale is a knob every pretrained arm tunes (draw_pretrained): vectors x 3.5 give the same trials'
+    dev accuracies (to within one dev sentence: float rounding) and the same verdict across budgets."""
+    import subprocess
+    import sys
+
+    from embedlab.data.datasets import load_gensim_polarity
+
+    texts = load_gensim_polarity().splits["all"][0]
+    words = sorted({w for t in texts for w in t.lower().split()})
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(0, 0.4, size=(len(words), 16)).astype(np.float32)
+    verdicts, devs = [], []
+    for factor in (1.0, 3.5):
+        path = tmp_path / f"vectors_x{factor}.txt"
+        path.write_text(
+            "".join(f"{w} {' '.join(f'{v:.6f}' for v in row * factor)}\n" for w, row in zip(words, vectors, strict=True))
+        )
+        env = {**isolated_env, "EMBEDLAB_RESULTS_DIR": str(tmp_path / f"results{factor}")}
+        args = ["experiment=tuned", "task=smoke", "trainer.epochs=3", "analysis.enabled=false", "tracking.mlflow=false"]
+        args += [f"embedding.path={path}", "+arm=scratch,file_finetune"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "embedlab.cli", "tune", *args, "--budget", "3", "--seeds", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        from embedlab.studies.results import collect
+
+        frame = collect(tmp_path / f"results{factor}" / "tuned")
+        evp = evp_table(frame)
+        verdicts.append(budget_verdict(evp, {"embedding": "file"}, {"embedding": "scratch"}))
+        trials = frame[frame["config.trial"].notna() & (frame["embedding"] == "file")].sort_values("config.trial")
+        devs.append(trials["dev_accuracy_best"].to_numpy())
+    assert verdicts[0] == verdicts[1]
+    assert len(devs[0]) == 3 and np.allclose(devs[0], devs[1], atol=1 / 15 + 1e-9)  # the smoke dev split: 15
