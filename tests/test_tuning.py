@@ -210,7 +210,9 @@ def test_scaling_every_pretrained_vector_by_3_5_changes_no_tuned_verdict(isolate
     for factor in (1.0, 3.5):
         path = tmp_path / f"vectors_x{factor}.txt"
         path.write_text(
-            "".join(f"{w} {' '.join(f'{v:.6f}' for v in row * factor)}\n" for w, row in zip(words, vectors, strict=True))
+            "".join(
+                f"{w} {' '.join(f'{v:.6f}' for v in row * factor)}\n" for w, row in zip(words, vectors, strict=True)
+            )
         )
         env = {**isolated_env, "EMBEDLAB_RESULTS_DIR": str(tmp_path / f"results{factor}")}
         args = ["experiment=tuned", "task=smoke", "trainer.epochs=3", "analysis.enabled=false", "tracking.mlflow=false"]
