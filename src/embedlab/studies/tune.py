@@ -24,8 +24,11 @@ from embedlab.core.errors import EmbedlabError
 
 
 def split_arms(overrides: list[str]) -> tuple[list[str], list[str]]:
-    """The +arm=a,b,c values and the other overrides."""
+    """The +arm=a,b,c values (from the command line, else the preset's sweeper params) and the other overrides."""
     arms = [o.split("=", 1)[1] for o in overrides if o.startswith("+arm=")]
+    if not arms:
+        params = compose(overrides, return_hydra_config=True).hydra.sweeper.get("params") or {}
+        arms = [str(params["+arm"])] if "+arm" in params else []
     if not arms:
         raise EmbedlabError("embedlab tune needs the arms to compare: +arm=scratch,glove6b_finetune,...")
     return [a.strip() for value in arms for a in value.split(",") if a.strip()], [
