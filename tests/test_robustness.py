@@ -153,10 +153,11 @@ def test_every_shipped_option_and_preset_passes_the_schema():
     options = [
         [f"{g.name}={o.stem}"]
         for g in sorted(CONFIG_DIR.iterdir())
-        if g.is_dir() and g.name not in ("hydra", "arm", "layout")
+        if g.is_dir() and g.name not in ("hydra", "arm", "layout", "search")
         for o in sorted(g.glob("*.yaml"))
     ]
-    for overrides in [[f"experiment={p}"] for p in presets] + [[f"+arm={a}"] for a in arms] + options:
+    searches = [[f"+search={p.stem}", "trial=1"] for p in sorted((CONFIG_DIR / "search").glob("*.yaml"))]
+    for overrides in [[f"experiment={p}"] for p in presets] + [[f"+arm={a}"] for a in arms] + options + searches:
         cfg = compose(overrides)
         check(cfg)
         for group in ("task", "embedding", "model", "trainer", "corpus", "pretrain", "paths"):
