@@ -156,7 +156,9 @@ def test_every_shipped_option_and_preset_passes_the_schema():
         if g.is_dir() and g.name not in ("hydra", "arm", "layout", "search")
         for o in sorted(g.glob("*.yaml"))
     ]
-    searches = [[f"+search={p.stem}", "trial=1"] for p in sorted((CONFIG_DIR / "search").glob("*.yaml"))]
+    searches = [
+        [f"model={p.stem}", f"+search={p.stem}", "trial=1"] for p in sorted((CONFIG_DIR / "search").glob("*.yaml"))
+    ]
     for overrides in [[f"experiment={p}"] for p in presets] + [[f"+arm={a}"] for a in arms] + options + searches:
         cfg = compose(overrides)
         check(cfg)
