@@ -110,6 +110,7 @@ def test_a_study_of_trials_gets_evp_csv_and_a_report_section_naming_budgets(tmp_
     assert "evp.csv" in written and len(pd.read_csv(written["evp.csv"])) == 8
     part = next(p for p in sections(frame, tmp_path, tmp_path / "out") if p.title.startswith("Tuning budget"))
     assert "CNN, GloVe 6B 100d, fine-tuned leads CNN, scratch Embedding from budget 2 on" in part.text
+    assert [f.name for f in part.figures] == ["budget.png"] and part.figures[0].stat().st_size > 0
 
 
 def reviews(n: int, seed: int) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from embedlab.studies.report.browser import BROWSER_K, browser_data, browser_htm
 from embedlab.studies.report.figures import (
     accuracy_figures,
     figure_path,
+    plot_budget,
     plot_intrinsic,
     plot_learning_curves,
     projection_figures,
@@ -249,11 +250,14 @@ def tuning_section(study: Study) -> Section | None:
     shown = evp[evp["budget"].isin([1, 2, 5, 10, 20, 50]) | (evp["budget"] == evp["trials"])]
     shown = shown.rename(columns={"expected_max": "mean"})[[*ARM, "budget", "mean", "std", "trials"]]
     said = (" " + "; ".join(sentences) + ".") if sentences else ""
+    path = figure_path(study.out_dir, "budget.png")
+    save_figure(plot_budget(evp), path)
     return Section(
         "Tuning budget: expected best dev accuracy",
         "Each arm's random-search trials as Dodge et al. (2019) read them: the expected best dev accuracy after n "
         "trials (accuracy %), and its spread (std, points), for every budget n (all of them in evp.csv)." + said,
         [show_table(shown)],
+        [path],
     )
 
 

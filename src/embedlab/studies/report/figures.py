@@ -36,6 +36,15 @@ COLOURS = {SCRATCH: "#dd8452", PRETRAINED: "#4c72b0", BASELINE: "#555555"}
 MARKERS = {SCRATCH: "D", PRETRAINED: "o", BASELINE: "s"}
 
 
+def arm_label(model: str, embedding: str, mode: str) -> str:
+    """'CNN, GloVe 6B 100d, fine-tuned'; a baseline by its model alone, or with the vectors it uses."""
+    from embedlab.training.baselines import BASELINES
+
+    if model in BASELINES:
+        return model_name(model) + ("" if embedding == "scratch" else f" + {source_name(embedding)}")
+    return f"{model_name(model)}, {source_name(embedding, mode)}"
+
+
 def forest_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """What an accuracy figure draws, one row per arm: its panel (task, training size), label, mean and 95% interval
     in %, and its kind (scratch, pretrained, baseline). Neural arms first (by model, then mean), baselines last."""
@@ -45,10 +54,7 @@ def forest_rows(cells: pd.DataFrame) -> pd.DataFrame:
     for record in cells.to_dict("records"):
         baseline = record["model"] in BASELINES
         scratch = record["embedding"] == "scratch" and record["mode"] == "scratch"
-        if baseline:
-            label = model_name(record["model"]) + ("" if scratch else f" + {source_name(record['embedding'])}")
-        else:
-            label = f"{model_name(record['model'])}, {source_name(record['embedding'], record['mode'])}"
+        label = arm_label(record["model"], record["embedding"], record["mode"])
         mean = 100 * float(record["mean"])
         low, high = (100 * float(record[k]) if pd.notna(record[k]) else mean for k in ("ci95_low", "ci95_high"))
         rows.append(
@@ -161,6 +167,34 @@ def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
     return fig
 
 
+def plot_budget(evp: pd.DataFrame, out: Path | None = None):
+    """Expected best dev accuracy (%) against the tuning budget (log scale): per arm a dot and its spread (one
+    standard deviation) at each budget, joined by a thin line, every arm of a task on one axis."""
+    import matplotlib.pyplot as plt  # the backend is the caller's: Agg when headless, inline in a notebook
+
+    tasks = sorted(evp["task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4.5), squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for (model, embedding, mode), group in evp[evp["task"] == task].groupby(["model", "embedding", "mode"]):
+            group = group.sort_values("budget")
+            mean, spread = 100 * group["expected_max"], 100 * group["std"].fillna(0)
+            label = arm_label(model, embedding, mode)
+            ax.errorbar(group["budget"], mean, yerr=spread, marker="o", capsize=3, linewidth=0.8, label=label)
+        ax.set_xscale("log")
+        ticks = [b for b in (1, 2, 3, 5, 10, 20, 50, 100) if b <= evp["budget"].max()]
+        ax.set_xticks(ticks, [str(b) for b in ticks])
+        ax.minorticks_off()
+        ax.set_title(task_name(task))
+        ax.set_xlabel("tuning budget (random-search trials)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("expected best dev accuracy, % (+- 1 std)")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    if out is not None:
+        save_figure(fig, out)
+    return fig
+
+
 def plot_intrinsic(table: pd.DataFrame, out: Path | None = None):
     """WordSim-353 of the run's space before (open) and after (filled) training against test accuracy."""
     import matplotlib.pyplot as plt  # the backend is the caller's: Agg when headless, inline in a notebook
@@ -198,6 +232,9 @@ CAPTIONS = {
     "learning_curves": "Accuracy against the number of training examples (log scale) with 95% bands: where a "
     "pretrained curve lies above scratch at the left and meets it at the right, pretraining helps most when "
     "labels are scarce.",
+    "budget": "Each arm's expected best dev accuracy after n random-search trials (Dodge et al. 2019) with one "
+    "standard deviation: where two arms' curves cross, the verdict depends on the budget; where they stay apart from "
+    "some budget on, it holds from there.",
     "intrinsic_vs_accuracy": "Each run's WordSim-353 before (open) and after (filled) training against its accuracy: "
     "the arrow's length is how much word meaning training added or removed; its height is what the task gained.",
     "projection": "The same test sentences after each source's embedding, coloured by class: the more the colours "
