@@ -121,10 +121,7 @@ def plot_accuracy(cells: pd.DataFrame, out: Path | None = None):
     spread = "95% interval" if (rows["high"] > rows["low"]).any() else "one seed per arm: no interval"
     axes[-1, 0].set_xlabel(f"test accuracy, % (mean over seeds, {spread}); dashed: scratch Embedding")
     axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
-    if out is not None:
-        save_figure(fig, out)
-    return fig
+    return finish(fig, out)
 
 
 def accuracy_figures(cells: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -137,6 +134,19 @@ def accuracy_figures(cells: pd.DataFrame, out_dir: Path) -> list[Path]:
     return written
 
 
+def finish(fig, out: Path | None):
+    """Lay the figure out; write it when out is given (a notebook shows it instead)."""
+    fig.tight_layout()
+    if out is not None:
+        save_figure(fig, out)
+    return fig
+
+
+def dots_and_lines(ax, label: str, x, mean, below, above) -> None:
+    """One curve of an interval figure: a dot and its interval at each x (fractions drawn in %), a thin line."""
+    ax.errorbar(x, 100 * mean, yerr=[100 * below, 100 * above], marker="o", capsize=3, linewidth=0.8, label=label)
+
+
 def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
     """Accuracy (%) against the number of training examples (log scale): per source a dot and 95% interval at each
     size, joined by a thin line, every source of a task on one axis."""
@@ -147,13 +157,9 @@ def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
     for ax, task in zip(axes[0], tasks, strict=True):
         for curve, group in curves[curves["task"] == task].groupby("curve"):
             group = group.sort_values("n_train")
-            mean = 100 * group["mean"]
-            err = [
-                mean - 100 * group["ci95_low"].fillna(group["mean"]),
-                100 * group["ci95_high"].fillna(group["mean"]) - mean,
-            ]
-            ax.errorbar(
-                group["n_train"], mean, yerr=err, marker="o", capsize=3, linewidth=0.8, label=source_label(curve)
+            low, high = group["ci95_low"].fillna(group["mean"]), group["ci95_high"].fillna(group["mean"])
+            dots_and_lines(
+                ax, source_label(curve), group["n_train"], group["mean"], group["mean"] - low, high - group["mean"]
             )
         ax.set_xscale("log")
         ax.set_title(task_name(task))
@@ -161,10 +167,7 @@ def plot_learning_curves(curves: pd.DataFrame, out: Path | None = None):
         ax.set_ylabel("test accuracy, % (95% interval)")
         ax.grid(alpha=0.3)
     axes[0, -1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    if out is not None:
-        save_figure(fig, out)
-    return fig
+    return finish(fig, out)
 
 
 def plot_budget(evp: pd.DataFrame, out: Path | None = None):
@@ -177,9 +180,10 @@ def plot_budget(evp: pd.DataFrame, out: Path | None = None):
     for ax, task in zip(axes[0], tasks, strict=True):
         for (model, embedding, mode), group in evp[evp["task"] == task].groupby(["model", "embedding", "mode"]):
             group = group.sort_values("budget")
-            mean, spread = 100 * group["expected_max"], 100 * group["std"].fillna(0)
-            label = arm_label(model, embedding, mode)
-            ax.errorbar(group["budget"], mean, yerr=spread, marker="o", capsize=3, linewidth=0.8, label=label)
+            spread = group["std"].fillna(0)
+            dots_and_lines(
+                ax, arm_label(model, embedding, mode), group["budget"], group["expected_max"], spread, spread
+            )
         ax.set_xscale("log")
         ticks = [b for b in (1, 2, 3, 5, 10, 20, 50, 100) if b <= evp["budget"].max()]
         ax.set_xticks(ticks, [str(b) for b in ticks])
@@ -189,10 +193,7 @@ def plot_budget(evp: pd.DataFrame, out: Path | None = None):
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("expected best dev accuracy, % (+- 1 std)")
     axes[0, -1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    if out is not None:
-        save_figure(fig, out)
-    return fig
+    return finish(fig, out)
 
 
 def plot_intrinsic(table: pd.DataFrame, out: Path | None = None):
@@ -219,10 +220,7 @@ def plot_intrinsic(table: pd.DataFrame, out: Path | None = None):
         ax.set_title(task_name(task))
         ax.set_xlabel("WordSim-353 Spearman of the run's embedding (open: before, filled: after training)")
         ax.set_ylabel("test accuracy, %")
-    fig.tight_layout()
-    if out is not None:
-        save_figure(fig, out)
-    return fig
+    return finish(fig, out)
 
 
 CAPTIONS = {

@@ -27,45 +27,50 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _fixed(value: object, scale: float = 1.0, digits: int = 1, signed: bool = False) -> str:
+    """value x scale with a fixed number of decimals ('' when missing); a zero is never written '-0.0'."""
+    number = _finite(value)
+    if number is None:
+        return ""
+    text = f"{scale * number:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return f"+{text}" if signed and not text.startswith("-") else text
+
+
 def accuracy(value: object) -> str:
     """A fraction of correct answers as a percentage, one decimal: 0.81234 -> 81.2."""
-    number = _finite(value)
-    return "" if number is None else f"{100 * number:.1f}"
+    return _fixed(value, 100)
 
 
 def points(value: object) -> str:
     """A difference of two accuracies (fractions) in percentage points, one decimal, signed: 0.0268 -> +2.7."""
-    number = _finite(value)
-    return "" if number is None else f"{100 * number:+.1f}".replace("-0.0", "+0.0")
+    return _fixed(value, 100, signed=True)
 
 
 def spread(value: object) -> str:
     """A standard deviation of accuracies in points, one decimal: 0.003868 -> 0.4."""
-    number = _finite(value)
-    return "" if number is None else f"{100 * number:.1f}"
+    return _fixed(value, 100)
 
 
 def percent(value: object) -> str:
     """A number already in %, one decimal (the published tables)."""
-    number = _finite(value)
-    return "" if number is None else f"{number:.1f}"
+    return _fixed(value)
 
 
 def percent_gap(value: object) -> str:
     """A difference already in % points, one decimal, signed."""
-    number = _finite(value)
-    return "" if number is None else f"{number:+.1f}".replace("-0.0", "+0.0")
+    return _fixed(value, signed=True)
 
 
 def share(value: object) -> str:
     """A share (coverage, rows unchanged) as a percentage, one decimal."""
-    return accuracy(value)
+    return _fixed(value, 100)
 
 
 def score(value: object) -> str:
     """A correlation, cosine or R^2: two decimals."""
-    number = _finite(value)
-    return "" if number is None else f"{number:.2f}".replace("-0.00", "0.00")
+    return _fixed(value, digits=2)
 
 
 def count(value: object) -> str:
