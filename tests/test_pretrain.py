@@ -175,7 +175,7 @@ def test_bad_parameters_are_errors(tmp_path, override, message):
 
 def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
     ok = subprocess.run(
-        [sys.executable, "-m", "embedlab.vectors.pretrain", "corpus=smoke", "pretrain=glove", *FAST],
+        [sys.executable, "-m", "embedlab.cli", "pretrain", "corpus=smoke", "pretrain=glove", *FAST],
         env=isolated_env,
         capture_output=True,
         text=True,
@@ -184,7 +184,7 @@ def test_pretrain_cli_reports_and_fails_in_one_line(isolated_env, tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert json.loads(ok.stdout[ok.stdout.rindex('{\n  "algorithm"') :])["algorithm"] == "glove"
     bad = subprocess.run(
-        [sys.executable, "-m", "embedlab.vectors.pretrain", "corpus=smoke", "pretrain.dim=-3"],
+        [sys.executable, "-m", "embedlab.cli", "pretrain", "corpus=smoke", "pretrain.dim=-3"],
         env=isolated_env,
         capture_output=True,
         text=True,
@@ -243,7 +243,7 @@ def test_a_run_pretrains_on_the_corpus_and_its_own_training_split(isolated_env, 
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
     assert json.loads((run_dir / "pretrain.json").read_text())["corpus_task_train"] is True
     refused = subprocess.run(
-        [sys.executable, "-m", "embedlab.vectors.pretrain", "pretrain=word2vec", *args[2:]],
+        [sys.executable, "-m", "embedlab.cli", "pretrain", "pretrain=word2vec", *args[2:]],
         env=isolated_env,
         capture_output=True,
         text=True,
