@@ -194,15 +194,24 @@ def earlier_attempt(out_dir: Path, config_text: str, resume: bool) -> dict[str, 
     return None
 
 
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    """The run's status record, or None when it is missing or unreadable (not JSON, not UTF-8, not a record)."""
+    try:
+        payload = json.loads((Path(run_dir) / STATUS_FILE).read_text())
+    except (OSError, ValueError):  # ValueError: json.JSONDecodeError and UnicodeDecodeError
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def finished_run(run_dir: Path) -> Path:
     """A run directory whose record says it completed; anything else is one line saying what it is."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise EmbedlabError(f"{run_dir} is not a folder; give the directory of a finished run")
-    try:
-        record = json.loads((run_dir / STATUS_FILE).read_text())
-        status = record.get("status") if isinstance(record, dict) else "unreadable"
-    except (OSError, UnicodeError, json.JSONDecodeError):
+    record = read_status(run_dir)
+    if record is not None:
+        status = record.get("status")
+    else:
         status = "unreadable" if (run_dir / STATUS_FILE).exists() else "missing"
     if status == "missing":
         raise EmbedlabError(

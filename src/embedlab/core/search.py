@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import re
 from pathlib import Path
@@ -31,6 +30,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.rundir import STATUS_FILE, read_status
 
 KINDS = ("loguniform", "uniform", "int", "choice")
 
@@ -71,12 +71,9 @@ def best_trial_config(folder: str, arm: str) -> dict[str, Any]:
     """The resolved config of the arm's best completed trial below folder (highest dev_accuracy_best, then the lowest
     trial number): what phase two retrains."""
     best: tuple[float, int, Path] | None = None
-    for path in sorted(Path(folder).rglob("metrics.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(record, dict) or record.get("status") != "completed" or record.get("trial") is None:
+    for path in sorted(Path(folder).rglob(STATUS_FILE)):
+        record = read_status(path.parent)
+        if record is None or record.get("status") != "completed" or record.get("trial") is None:
             continue
         if "|".join(str(record.get(k)) for k in ("task", "embedding", "mode", "model")) != arm:
             continue

@@ -22,7 +22,15 @@ from omegaconf import DictConfig, OmegaConf
 from embedlab.core.config import plain
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
-from embedlab.core.rundir import INTERRUPTED, REFUSALS, STATUS_FILE, RunDir, locked_elsewhere, remove_partial
+from embedlab.core.rundir import (
+    INTERRUPTED,
+    REFUSALS,
+    STATUS_FILE,
+    RunDir,
+    locked_elsewhere,
+    read_status,
+    remove_partial,
+)
 
 log = logging.getLogger("embedlab")
 
@@ -82,15 +90,6 @@ def progress_line(progress: Path, now: float | None = None) -> str:
     if total is not None and ran > 0 and done < total:
         line += f", about {_duration(elapsed / ran * (total - done))} left"
     return line
-
-
-def read_status(run_dir: Path) -> dict[str, Any] | None:
-    """The run's status record, or None when it is missing or unreadable."""
-    try:
-        payload = json.loads((run_dir / STATUS_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def job_status(run_dir: Path, job_started: float, payload: dict[str, Any] | None = None) -> str:

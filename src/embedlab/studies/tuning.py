@@ -79,15 +79,3 @@ def verdict_sentence(name: str, reference: str, k: int | None, word: str, larges
     if k == 1:
         return f"{name} {word} {reference} at every budget (1 to {largest})"
     return f"{name} {word} {reference} from budget {k} on (through {largest}); below it the order differs"
-
-
-def best_trials(frame: pd.DataFrame, metric: str = "dev_accuracy_best") -> pd.DataFrame:
-    """Each arm's best trial by dev score (ties: the lower trial number), with its run directory: the configuration
-    to retrain on seeds 1..S and score on test."""
-    trials = frame[(frame["status"] == "completed") & frame.get("config.trial", pd.Series(dtype=float)).notna()]
-    if trials.empty:
-        return pd.DataFrame()
-    trials = trials.assign(_score=pd.to_numeric(trials[metric], errors="coerce"))
-    ordered = trials.sort_values(["_score", "config.trial"], ascending=[False, True])
-    best = ordered.drop_duplicates(ARM, keep="first")
-    return best[[*ARM, "config.trial", metric, "run_dir"]].reset_index(drop=True)
