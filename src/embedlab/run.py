@@ -118,10 +118,10 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
     scored on dev and never reads the test split's labels."""
     from embedlab.training.train import test_metrics
 
-    data, seed = task.data, int(cfg.seed)
+    data, seed, cache_dir = task.data, int(cfg.seed), Path(cfg.paths.cache_dir)
     started_training = time.perf_counter()
     if cfg.trial is not None:
-        probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, scored="dev")
+        probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir, scored="dev")
         return {
             "dev_accuracy_best": float(np.mean(probs.argmax(1) == data.dev.labels)),
             "train_seconds": round(time.perf_counter() - started_training, 3),
@@ -129,7 +129,7 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
             "baseline": info,
         }
     unseen = task.unseen()
-    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed)
+    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir)
     metrics = test_metrics(data.test.labels, probs, len(data.classes))
     write_predictions(out_dir, data, probs, unseen)
     metrics.update(
@@ -222,10 +222,11 @@ def baseline(
     emb: Any,
     vocab: Any,
     seed: int,
+    cache_dir: Path | None = None,
     scored: str = "test",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A non-neural baseline's probabilities on the scored split (test; dev for a tuning trial), trained on the run's
-    own training split (embedlab.training.baselines)."""
+    own training split (embedlab.training.baselines; the sentence encoder in embedlab.vectors.transformer)."""
     from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
 
     n_classes = len(data.classes)
@@ -234,6 +235,11 @@ def baseline(
         return majority(train, len(tokens[scored]), n_classes)
     if model_cfg["name"] == "tfidf_lr":
         return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens[scored], n_classes, model_cfg, seed)
+    if model_cfg["name"] == "sentence_encoder":  # raw texts: the encoder tokenizes them itself
+        from embedlab.vectors.transformer import sentence_encoder
+
+        texts = (data.train.texts, data.train.labels), (data.dev.texts, data.dev.labels)
+        return sentence_encoder(*texts, getattr(data, scored).texts, n_classes, model_cfg, seed, cache_dir)
     vectors = None
     if emb.matrix is not None:
         keep = ~emb.missing_rows if emb.missing_rows is not None else np.ones(len(vocab), bool)
@@ -353,6 +359,7 @@ def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         "model": cfg.model.name,
         "seed": int(cfg.seed),
         **({"trial": int(cfg.trial)} if cfg.trial is not None else {}),  # a tuning trial: scored on dev only
+        **({"untuned": True} if cfg.untuned else {}),  # a tuned study's reference run at the untuned point
         "embedlab_version": __version__,
     }
     started = time.perf_counter()

@@ -21,6 +21,7 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "trainer.learning_rate": (0, None),
     "model.filters": (1, None),
     "model.units": (1, None),
+    "model.batch_size": (1, None),
     "model.dropout": (0, 0.99),
     "task.cv_folds": (2, None),
     "analysis.neighbours_k": (1, None),
@@ -101,6 +102,12 @@ def check(cfg: Any) -> None:
             raise EmbedlabError(
                 f"{path}={value} must be a non-empty list of whole numbers of at least 1, like [3, 4, 5]"
             )
+    value = get_path(config, "model.C")  # type: ignore[arg-type]
+    drawn = isinstance(value, list) and any(isinstance(v, str) and v.startswith("${") for v in value)  # a search
+    if value is not None and not drawn and (
+        not isinstance(value, list) or not value or not all(isinstance(v, int | float) and v > 0 for v in value)
+    ):
+        raise EmbedlabError(f"model.C={value} must be a non-empty list of positive numbers, like [0.1, 1, 10]")
 
 
 def _extra_key(node: Any, prefix: str) -> str | None:

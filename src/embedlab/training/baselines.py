@@ -123,4 +123,4 @@ def fasttext_supervised(
     return probs, {"pretrained_vectors": len(vectors) if vectors else 0, "dim": options["dim"]}
 
 
-BASELINES = ("majority", "tfidf_lr", "fasttext")
+BASELINES = ("majority", "tfidf_lr", "fasttext", "sentence_encoder")  # sentence_encoder: vectors/transformer.py

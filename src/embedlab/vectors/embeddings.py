@@ -13,7 +13,7 @@ import numpy as np
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.download import ensure
-from embedlab.data.text import Vocabulary
+from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
 
 if TYPE_CHECKING:
@@ -92,7 +92,21 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
         if not cfg["path"]:
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
         return VectorSource(resolve_path(str(cfg["path"]), data_dir))
-    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file or pretrained")
+    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file, pretrained or distilled")
+
+
+def distilled_source(cfg: dict[str, Any], vocab: Vocabulary, cache_dir: Path) -> tuple[VectorSource, dict[str, Any]]:
+    """Vectors distilled from a sentence transformer for the task's training words (cached; made on first use)."""
+    import json
+
+    from embedlab.vectors.transformer import REPORT_FILE, encoder_folder, ensure_distilled
+
+    if not cfg["dim"] or int(cfg["dim"]) <= 0:
+        raise EmbedlabError(f"embedding.dim={cfg['dim']}: distilled vectors need a positive number of PCA dimensions")
+    encoder = encoder_folder(str(cfg["encoder"] or ""), "embedding.encoder")
+    words = [w for w, c in zip(vocab.words[FIRST_WORD:], vocab.counts[FIRST_WORD:], strict=True) if c > 0]
+    folder = ensure_distilled(encoder, words, int(cfg["dim"]), cache_dir)
+    return VectorSource(folder), json.loads((folder / REPORT_FILE).read_text())
 
 
 # corpus and pretrain config, and the run's tokenized training split (for corpus.task_train)
@@ -149,6 +163,8 @@ def prepare_embedding(
     info: dict[str, Any] = {}
     if cfg["source"] == "pretrained":
         source, fmt, info["pretrain"] = pretrained_source(pretraining, data_dir, cache_dir)
+    elif cfg["source"] == "distilled":
+        (source, info["pretrain"]), fmt = distilled_source(cfg, vocab, cache_dir), "model2vec"
     else:
         source, fmt = vector_source(cfg, data_dir), cfg["format"]
     dim = cfg["dim"]

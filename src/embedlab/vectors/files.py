@@ -22,7 +22,7 @@ from embedlab.data.text import FIRST_WORD, PAD_ID, Vocabulary
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("auto", "glove", "word2vec_text", "word2vec_bin", "fasttext_vec", "fasttext_bin")
+FORMATS = ("auto", "glove", "word2vec_text", "word2vec_bin", "fasttext_vec", "fasttext_bin", "model2vec")
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 GENSIM_DATA_PREFIX = "gensim-test-data:"
 CACHE_VERSION = "v1"
@@ -39,6 +39,10 @@ class VectorSource:
         return f"{self.path}!{self.member}" if self.member else str(self.path)
 
     def identity(self) -> str:
+        if self.path.is_dir():  # a Model2Vec folder: every file in it
+            files = sorted(p for p in self.path.rglob("*") if p.is_file())
+            stats = "|".join(f"{p.relative_to(self.path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+            return f"{self.path.resolve()}|{stats}"
         stat = self.path.stat()
         return f"{self.path.resolve()}|{self.member}|{stat.st_size}|{stat.st_mtime_ns}"
 
@@ -294,10 +298,18 @@ def load_pretrained(
     """Vectors for the vocabulary's words; the first call parses the file, later ones read a small cache."""
     if not source.path.exists():
         raise EmbedlabError(f"vector file {source.path} does not exist; set embedding.path to your file")
-    if source.path.is_dir():
-        raise EmbedlabError(f"{source.path} is a folder; set embedding.path to a vector file in it")
     if fmt not in FORMATS:
         raise EmbedlabError(f"embedding.format={fmt!r} is not known; use one of {FORMATS}")
+    if source.path.is_dir():
+        if fmt == "auto" and ((source.path / "model2vec").is_dir() or (source.path / "tokenizer.json").exists()):
+            fmt = "model2vec"
+        if fmt != "model2vec":
+            raise EmbedlabError(
+                f"{source.path} is a folder; set embedding.path to a vector file in it (or to a Model2Vec folder "
+                "with embedding.format=model2vec)"
+            )
+    elif fmt == "model2vec":
+        raise EmbedlabError(f"{source.path}: embedding.format=model2vec needs a Model2Vec folder, not a file")
     fmt = detect_format(source) if fmt == "auto" else fmt
     fmt = {"fasttext_vec": "word2vec_text"}.get(fmt, fmt)
     cached = _cache_file(cache_dir, source, fmt, vocab) if cache_dir else None
@@ -307,7 +319,11 @@ def load_pretrained(
         log.info("vectors from cache %s in %.2fs", cached.name, time.perf_counter() - started)  # type: ignore[union-attr]
     else:
         wanted = set(vocab.words[FIRST_WORD:])
-        if fmt in ("word2vec_bin", "fasttext_bin"):
+        if fmt == "model2vec":
+            from embedlab.vectors.transformer import read_model2vec
+
+            found, dim, subword = read_model2vec(source.path, wanted)
+        elif fmt in ("word2vec_bin", "fasttext_bin"):
             found, dim, subword = read_with_gensim(source, wanted, fmt)
         else:
             (found, dim), subword = read_text(source, wanted, fmt), set()

@@ -161,6 +161,7 @@ EMBEDDING_NAMES = {
     "word2vec": "word2vec (trained by embedlab)",
     "fasttext": "fastText (trained by embedlab)",
     "file": "vectors from a file",
+    "distilled": "MiniLM distilled (Model2Vec)",
 }
 MODE_NAMES = {"scratch": "", "frozen": "frozen", "finetune": "fine-tuned", "multichannel": "multichannel"}
 MODEL_NAMES = {
@@ -170,6 +171,7 @@ MODEL_NAMES = {
     "tfidf_lr": "tf-idf + LR",
     "fasttext": "fastText classifier",
     "majority": "majority class",
+    "sentence_encoder": "MiniLM sentence encoder + LR",
 }
 SPACE_WORDS = {INITIAL: "before", TRAINED: "after"}
 METRIC_WORDS = {
