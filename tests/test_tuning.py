@@ -111,6 +111,48 @@ def test_a_study_of_trials_gets_evp_csv_and_a_report_section_naming_budgets(tmp_
     assert [f.name for f in part.figures] == ["budget.png"] and part.figures[0].stat().st_size > 0
 
 
+def test_the_answer_of_a_tuned_study_states_budgets_cost_and_the_untuned_verdict_apart(tmp_path):
+    """Untuned reference runs share their arm's seeds but never its cells: the tuned verdict is computed from the
+    tuned runs only, and the untuned one is a labelled paragraph of its own."""
+    import json
+
+    from embedlab.studies.report import sections
+    from embedlab.studies.results import collect, tested, untuned_runs
+
+    tuned = {"scratch": [0.80, 0.81, 0.80], "glove6b": [0.84, 0.85, 0.84]}
+    untuned = {"scratch": [0.80, 0.81, 0.80], "glove6b": [0.70, 0.71, 0.70]}  # untuned: far behind
+    records = [
+        (f"trials/{e}_t{t}", {"trial": t, "dev_accuracy_best": 0.7 + 0.01 * t + (0.05 if e == "glove6b" else 0)}, t)
+        for e in tuned
+        for t in range(1, 5)
+    ]
+    for kind, table in (("runs", tuned), ("untuned", untuned)):
+        for e, scores in table.items():
+            for seed, score in enumerate(scores, 1):
+                extra = {"test_accuracy": score, **({"untuned": True} if kind == "untuned" else {})}
+                records.append((f"{kind}/{e}_s{seed}", extra, seed))
+    for path, extra, seed in records:
+        e = path.split("/")[1].split("_")[0]
+        folder = tmp_path / path
+        folder.mkdir(parents=True)
+        metrics = {"status": "completed", "task": "sst2", "model": "cnn", "embedding": e, "seed": seed}
+        metrics.update(mode="scratch" if e == "scratch" else "finetune", wall_seconds=60, n_train=9, n_dev=3, n_test=3)
+        (folder / "metrics.json").write_text(json.dumps({**metrics, **extra}))
+        (folder / "config.yaml").write_text(
+            f"seed: {seed}\n" + (f"trial: {extra['trial']}\n" if "trial" in extra else "")
+        )
+    frame = collect(tmp_path)
+    assert len(tested(frame)) == 6 and len(untuned_runs(frame)) == 6
+    assert tested(frame).groupby("embedding")["test_accuracy"].mean()["glove6b"] > 0.84
+    answer = next(p for p in sections(frame, tmp_path, tmp_path / "out") if p.title == "The answer").text
+    tuned_part, untuned_part = answer.split("**Untuned**")
+    assert tuned_part.startswith("**Tuned** (each arm's best of 4 random-search trials")
+    assert "+4.0 points" in tuned_part and "-10.0 points" in untuned_part
+    assert "leads CNN, scratch Embedding at every budget (1 to 4)" in tuned_part
+    assert "Tuning cost, run-minutes per arm: CNN, GloVe 6B 100d, fine-tuned on SST-2" in tuned_part
+    assert "4.0 (4 trials) + 3.0 testing" in tuned_part
+
+
 def reviews(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, n)
@@ -179,8 +221,11 @@ def test_tune_plans_trials_then_test_runs_per_model_family():
     args = ["experiment=tuned", "task=sst2", "+arm=scratch,glove6b_finetune,baseline_tfidf_lr,baseline_majority"]
     sweeps = plan(args, budget=20, seeds=3)
     trials = [s for s in sweeps if "trial=range(1,21)" in s]
-    tests = [s for s in sweeps if "seed=range(1,4)" in s]
+    tests = [s for s in sweeps if "seed=range(1,4)" in s and "untuned=true" not in s]
+    untuned = [s for s in sweeps if "untuned=true" in s]
     assert len(trials) == 2 and len(tests) == 3 and sweeps[: len(trials)] == trials  # every trial before any test
+    assert sweeps[-len(untuned) :] == untuned and len(untuned) == 2  # the searched groups at their own point, last
+    assert all("seed=range(1,4)" in s and not any(o.startswith(("+search", "tuned_from")) for o in s) for s in untuned)
     assert ["+arm=scratch,glove6b_finetune", "+search=cnn"] == trials[0][2:4]
     assert any(
         "+arm=baseline_majority" in s and not any(o.startswith(("+search", "tuned_from")) for o in s) for s in tests

@@ -126,14 +126,15 @@ def _draw_scratch(kind: str, *args: Any, _node_: Any, _root_: Any) -> Any:
 
 
 def _tuning_subdir(*, _root_: Any) -> str:
-    """A tuned study's run folder: trials/<task>/<arm>_t<trial> for a trial, runs/<task>/<arm>_s<seed> for a run
-    that scores test."""
+    """A tuned study's run folder: trials/<task>/<arm>_t<trial> for a trial, runs/<task>/<arm>_s<seed> for a tuned
+    run that scores test, untuned/<task>/<arm>_s<seed> for the same arm at the preset's own point."""
     arm = f"{OmegaConf.select(_root_, 'embedding.name')}-{OmegaConf.select(_root_, 'embedding.mode')}"
     arm += f"_{OmegaConf.select(_root_, 'model.name')}"
     task, trial = OmegaConf.select(_root_, "task.name"), OmegaConf.select(_root_, "trial")
     if trial is not None:
         return f"trials/{task}/{arm}_t{trial}"
-    return f"runs/{task}/{arm}_s{OmegaConf.select(_root_, 'seed')}"
+    folder = "untuned" if OmegaConf.select(_root_, "untuned") else "runs"
+    return f"{folder}/{task}/{arm}_s{OmegaConf.select(_root_, 'seed')}"
 
 
 def register() -> None:

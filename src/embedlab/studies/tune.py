@@ -6,8 +6,10 @@
 1. trials: the arms that share a model get that model's search space (+search=<model>) and trial=1..B: i.i.d.
    random search scored on dev only (core/search.py);
 2. test: the same arms with tuned_from=<the study folder> and seed=1..S: every draw takes the arm's best dev trial's
-   value, and the runs score test.
-Both phases are ordinary `embedlab sweep`s: resume, locks, failures and the joblib / Ray / SLURM launchers apply,
+   value, and the runs score test;
+3. untuned: the same arms at the preset's own point (no search space) on the same seeds, into untuned/: the
+   verdict one untuned point gives, which the report puts beside the tuned one.
+All three phases are ordinary `embedlab sweep`s: resume, locks, failures and the joblib / Ray / SLURM launchers apply,
 and a killed tuning study resumes where it stopped. An arm whose model has no search space (majority) skips phase 1.
 """
 
@@ -55,14 +57,16 @@ def plan(overrides: list[str], budget: int, seeds: int) -> list[list[str]]:
     if not cfg.study:
         raise EmbedlabError("embedlab tune writes a study: give experiment=tuned (or another preset with study=...)")
     folder = Path(str(cfg.paths.results_dir)) / str(cfg.study)
-    trials, tests = [], []
+    trials, tests, untuned = [], [], []
     for model, members in groups.items():
         searched = (CONFIG_DIR / "search" / f"{model}.yaml").exists()
         common = [*rest, f"+arm={','.join(members)}", *([f"+search={model}"] if searched else [])]
         if searched:
             trials.append([*common, f"trial=range(1,{budget + 1})"])
         tests.append([*common, *([f"tuned_from={folder}"] if searched else []), f"seed=range(1,{seeds + 1})"])
-    return trials + tests
+        if searched:  # an arm without a search space is the same untuned
+            untuned.append([*rest, f"+arm={','.join(members)}", "untuned=true", f"seed=range(1,{seeds + 1})"])
+    return trials + tests + untuned
 
 
 def main(argv: Sequence[str]) -> int:
@@ -74,7 +78,13 @@ def main(argv: Sequence[str]) -> int:
     args, overrides = parser.parse_known_args(argv)
     sweeps = plan(overrides, args.budget, args.seeds)
     for number, sweep in enumerate(sweeps, 1):
-        phase = "trials" if any(o.startswith("trial=") for o in sweep) else "test runs"
+        phase = (
+            "trials"
+            if any(o.startswith("trial=") for o in sweep)
+            else "untuned runs"
+            if "untuned=true" in sweep
+            else "test runs"
+        )
         print(f"tune: sweep {number}/{len(sweeps)} ({phase}): embedlab sweep {' '.join(sweep)}", flush=True)
         done = subprocess.run([sys.executable, "-m", "embedlab.cli", "sweep", *sweep], check=False)
         if done.returncode != 0:

@@ -28,12 +28,19 @@ def expected_max(scores: Sequence[float], budget: int) -> tuple[float, float]:
     return mean, float(np.sqrt(max(0.0, np.sum(weights * (values - mean) ** 2))))
 
 
+def trial_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The completed random-search trials (config.trial set), scored on dev only."""
+    if "config.trial" not in frame:
+        return frame.iloc[0:0]
+    return frame[(frame["status"] == "completed") & frame["config.trial"].notna()]
+
+
 def evp_table(frame: pd.DataFrame, metric: str = "dev_accuracy_best") -> pd.DataFrame:
     """Per arm of the completed trial runs (config.trial set): expected best dev score and its spread for every
     budget 1..B (evp.csv)."""
     if "config.trial" not in frame or metric not in frame:
         return pd.DataFrame()
-    trials = frame[(frame["status"] == "completed") & frame["config.trial"].notna()]
+    trials = trial_runs(frame)
     rows = []
     for key, group in trials.groupby(ARM, dropna=False, sort=True):
         group = group.drop_duplicates("config.trial", keep="last")

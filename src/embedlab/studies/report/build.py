@@ -28,7 +28,7 @@ from embedlab.studies.report.figures import (
     save_figure,
 )
 from embedlab.studies.report.names import count, model_name, show_table, source_label, source_name, task_name
-from embedlab.studies.report.prose import answer, paper_sentences
+from embedlab.studies.report.prose import answer, budget_sentences, paper_sentences, tuned_answer
 from embedlab.studies.report.render import Section, html_page, markdown_page
 from embedlab.studies.report.tables import (
     NEIGHBOURS_SHOWN,
@@ -48,7 +48,7 @@ from embedlab.studies.report.tables import (
     unseen_summary,
     versus_scratch,
 )
-from embedlab.studies.tuning import ARM, budget_verdict, evp_table, verdict_sentence
+from embedlab.studies.tuning import ARM, evp_table, trial_runs
 
 
 def title_of(frame: pd.DataFrame, study: str | None) -> str:
@@ -69,10 +69,18 @@ def title_of(frame: pd.DataFrame, study: str | None) -> str:
 def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
     counts = frame["status"].value_counts().to_dict()
     done = completed(frame)
-    not_counted = len(frame) - len(done)
+    not_counted = int((frame["status"] != "completed").sum())
+    trials = len(trial_runs(frame))
+    untuned = int(frame["untuned"].fillna(False).astype(bool).sum()) if "untuned" in frame else 0
+    kinds = (
+        f" ({trials} tuning trials scored on dev, {untuned} untuned reference runs, {len(frame) - trials - untuned} "
+        "tuned runs scored on test)"
+        if trials
+        else ""
+    )
     lines = [
         f"Built {time.strftime('%Y-%m-%d %H:%M')} from the run directories below `{folder}`.",
-        f"**{len(frame)} runs**: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",
+        f"**{len(frame)} runs**{kinds}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",
         f"**{not_counted} runs failed or did not finish**; they are listed at the end and counted nowhere."
         if not_counted
         else "No run failed.",
@@ -227,26 +235,11 @@ def task_sections(study: Study) -> list[Section]:
 def tuning_section(study: Study) -> Section | None:
     """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each arm's order
     against the task's scratch Embedding (its neural model) holds from some budget on."""
-    from embedlab.training.baselines import BASELINES
 
     evp = evp_table(study.frame)
     if evp.empty:
         return None
-    sentences = []
-    for task, group in evp.groupby("task", sort=True):
-        arms = group[ARM].drop_duplicates().to_dict("records")
-        scratch = [a for a in arms if a["embedding"] == "scratch" and a["model"] not in BASELINES]
-        if not scratch:
-            continue
-        reference = scratch[0]
-        largest = int(group["budget"].max())
-        for arm in arms:
-            if arm == reference:
-                continue
-            k, word = budget_verdict(group, arm, reference)
-            name = f"{model_name(arm['model'])}, {source_name(arm['embedding'], arm['mode'])}"
-            other = f"{model_name(reference['model'])}, scratch Embedding"
-            sentences.append(f"{task_name(task)}: {verdict_sentence(name, other, k, word, largest)}")
+    sentences = budget_sentences(evp)
     shown = evp[evp["budget"].isin([1, 2, 5, 10, 20, 50]) | (evp["budget"] == evp["trials"])]
     shown = shown.rename(columns={"expected_max": "mean"})[[*ARM, "budget", "mean", "std", "trials"]]
     said = (" " + "; ".join(sentences) + ".") if sentences else ""
@@ -326,7 +319,8 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
     """The report's content, figures written as PNG under out_dir/figures: the title, the answer, what ran, then
     SECTIONS in order."""
     top = header(frame, folder, title)
-    said = answer(frame)
+    evp = evp_table(frame)
+    said = tuned_answer(frame, evp) if not evp.empty else answer(frame)
     table = paper_table_path(frame)
     if table is not None:
         said += paper_sentences(frame, table)

@@ -18,6 +18,7 @@ from embedlab.studies.report.names import (
     points,
     score,
     source_label,
+    source_name,
     spread,
     task_name,
 )
@@ -130,3 +131,74 @@ def paper_sentences(frame: pd.DataFrame, table: Path) -> list[str]:
             f"{worst['model']} {percent_gap(worst['gap'])} points."
         )
     return out
+
+
+def budget_sentences(evp: pd.DataFrame) -> list[str]:
+    """Each arm against its task's scratch Embedding (the neural model's) across tuning budgets: from which budget
+    on its order holds, or that it flips ("GloVe 6B 100d, fine-tuned leads ... from budget 4 on")."""
+    from embedlab.studies.tuning import ARM, budget_verdict, verdict_sentence
+    from embedlab.training.baselines import BASELINES
+
+    sentences = []
+    for task, group in evp.groupby("task", sort=True):
+        arms = group[ARM].drop_duplicates().to_dict("records")
+        scratch = [a for a in arms if a["embedding"] == "scratch" and a["model"] not in BASELINES]
+        if not scratch:
+            continue
+        reference, largest = scratch[0], int(group["budget"].max())
+        for arm in arms:
+            if arm == reference:
+                continue
+            k, word = budget_verdict(group, arm, reference)
+            name = f"{model_name(arm['model'])}, {source_name(arm['embedding'], arm['mode'])}"
+            other = f"{model_name(reference['model'])}, scratch Embedding"
+            sentences.append(f"{task_name(task)}: {verdict_sentence(name, other, k, word, largest)}")
+    return sentences
+
+
+def tuning_cost(frame: pd.DataFrame) -> str:
+    """Run-minutes per arm spent on tuning (its trials) and on its test runs: what each tuned answer cost."""
+    from embedlab.studies.results import tested
+    from embedlab.studies.tuning import ARM, trial_runs
+
+    trials = trial_runs(frame)
+    if "wall_seconds" not in frame or trials.empty:
+        return ""
+    minutes = pd.to_numeric(trials["wall_seconds"], errors="coerce").groupby([trials[c] for c in ARM]).sum() / 60
+    done = tested(frame)
+    tests = pd.to_numeric(done["wall_seconds"], errors="coerce").groupby([done[c] for c in ARM]).sum() / 60
+    parts = []
+    for key, spent in minutes.items():
+        task, model, embedding, mode = key
+        parts.append(
+            f"{model_name(model)}, {source_name(embedding, mode)} on {task_name(task)} {spent:.1f} "
+            f"({int((trials[ARM] == list(key)).all(axis=1).sum())} trials) + {tests.get(key, 0.0):.1f} testing"
+        )
+    return "; ".join(parts)
+
+
+def tuned_answer(frame: pd.DataFrame, evp: pd.DataFrame) -> list[str]:
+    """A tuned study's answer: the verdicts of each arm's best dev trial retrained on test seeds, whether they hold
+    across budgets, what the tuning cost, and the verdict one untuned point gives, labelled, beside them."""
+    from embedlab.studies.results import untuned_runs
+    from embedlab.studies.tuning import trial_runs
+
+    trials = trial_runs(frame)
+    budget = int(trials.groupby(["task", "model", "embedding", "mode"], dropna=False).size().max())
+    said = answer(frame)
+    if said:
+        said[0] = (
+            f"**Tuned** (each arm's best of {budget} random-search trials on dev, retrained on the test seeds). "
+            + said[0]
+        )
+    if sentences := budget_sentences(evp):
+        said.append(
+            "Across tuning budgets (expected best dev accuracy, Dodge et al. 2019): " + "; ".join(sentences) + "."
+        )
+    if cost := tuning_cost(frame):
+        said.append(f"Tuning cost, run-minutes per arm: {cost}.")
+    untuned = answer(untuned_runs(frame))
+    versus = [p for p in untuned if p.startswith("Does a pretrained source")]
+    if versus:
+        said.append("**Untuned** (the preset's own point, no search, same seeds): " + " ".join(versus))
+    return said
