@@ -11,6 +11,9 @@ each timing is repeated (--repeats, median and range recorded) unless a section 
   sweep      the same 8-run grid one after another and through the joblib launcher at 2 jobs, and the bound on
              that speed-up: one run's examples/s on 1 thread against all cores
   scaling    avg model on IMDB: time and peak memory against training-set size and vocabulary size
+  transformers  vectors distilled from all-MiniLM-L6-v2 for SST-2's vocabulary (first, then cached) and the
+             sentence-encoder baseline on SST-2 (first, then with cached embeddings), against one scratch CNN run and
+             tf-idf + LR on the same splits in the same bench (needs the transformers extra)
 
     python benchmarks/bench.py [--only load fasttext ...] [--repeats 3]
 """
@@ -33,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-SECTIONS = ["speed", "load", "fasttext", "pretrain", "throughput", "sweep", "scaling"]
+SECTIONS = ["speed", "load", "fasttext", "pretrain", "throughput", "sweep", "scaling", "transformers"]
 BASELINE = "b7caa65"  # main before the training speed work (issue 13): the "before" that `speed` measures against
 QUIET = ["analysis.enabled=false", "tracking.mlflow=false", "tracking.tensorboard=false"]
 
@@ -97,14 +100,20 @@ def run_env(results: Path, code: Path | None) -> dict[str, str]:
     return env
 
 
-def embedlab_run(overrides: list[str], results: Path, code: Path | None = None) -> tuple[dict[str, Any], float, float]:
+def embedlab_run(
+    overrides: list[str], results: Path, code: Path | None = None, cache: Path | None = None
+) -> tuple[dict[str, Any], float, float]:
     """One `python -m embedlab.run` into its own folder: metrics, process wall seconds, peak MB.
 
-    code: a checkout of another commit whose src/, configs and presets the run uses instead of this one's.
+    code: a checkout of another commit whose src/, configs and presets the run uses instead of this one's;
+    cache: a cache folder of its own (a cold start) instead of the user's.
     """
     run_dir = results / f"run-{time.time_ns()}"
     cmd = [sys.executable, "-m", "embedlab.run", *overrides, *QUIET, f"hydra.run.dir={run_dir}"]
-    seconds, peak, _ = child(cmd, run_env(results, code))
+    env = run_env(results, code)
+    if cache is not None:
+        env["EMBEDLAB_CACHE_DIR"] = str(cache)
+    seconds, peak, _ = child(cmd, env)
     return json.loads((run_dir / "metrics.json").read_text()), seconds, peak
 
 
@@ -605,6 +614,52 @@ def bench_scaling(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return out
 
 
+DISTILL_CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from embedlab.core.config import compose, plain
+from embedlab.data.prepared import prepare_task
+from embedlab.vectors.embeddings import distilled_source
+cfg = compose(["task=sst2", "embedding=distilled", "task.vocab.eval_words=true"])
+cache = Path(sys.argv[1])
+task = prepare_task(plain(cfg.task), Path(cfg.paths.data_dir), cache, 1)
+started = time.perf_counter()
+source, report = distilled_source(plain(cfg.embedding), task.vocab, cache)
+print(json.dumps({"seconds": time.perf_counter() - started, "vocab": len(task.vocab), **report}))
+"""
+
+
+def bench_transformers(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Distillation and the encoder baseline on SST-2, cold and cached, beside a scratch CNN and tf-idf + LR."""
+    cache = tmp / "transformers-cache"
+    out: dict[str, Any] = {}
+    for phase in ("first", "cached"):
+        log(f"distilling all-MiniLM-L6-v2 for SST-2 ({phase})")
+        wall, peak, printed = child([sys.executable, "-c", DISTILL_CHILD, str(cache)])
+        result = json.loads(printed.strip().splitlines()[-1])
+        out[f"distill_{phase}"] = {"seconds": result["seconds"], "process_seconds": wall, "peak_rss_mb": peak}
+        out["distill_report"] = {k: result[k] for k in ("vocab", "vocabulary", "task_words", "pca_dims")}
+    for name, arm, own_cache in (
+        ("cnn_scratch", "scratch", None),
+        ("tfidf_lr", "baseline_tfidf_lr", None),
+        ("encoder_first", "baseline_sentence_encoder", cache),
+        ("encoder_cached", "baseline_sentence_encoder", cache),
+    ):
+        log(f"embedlab SST-2 {arm}")
+        metrics, wall, peak = embedlab_run(["task=sst2", f"+arm={arm}", "seed=1"], tmp / "runs", cache=own_cache)
+        out[name] = {
+            "test_accuracy": metrics["test_accuracy"],
+            "train_seconds": metrics["train_seconds"],
+            "process_seconds": wall,
+            "peak_rss_mb": peak,
+        }
+    cnn = out["cnn_scratch"]["process_seconds"]
+    out["distill_first_vs_cnn_run"] = out["distill_first"]["seconds"] / cnn
+    out["encoder_first_vs_tfidf"] = out["encoder_first"]["process_seconds"] / out["tfidf_lr"]["process_seconds"]
+    out["encoder_cached_vs_first"] = out["encoder_cached"]["train_seconds"] / out["encoder_first"]["train_seconds"]
+    return out
+
+
 def plot_scaling(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -760,6 +815,32 @@ def markdown(report: dict[str, Any]) -> str:
             "Fitted log-log exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in r["scaling"]["exponents"].items())
         )
         lines.append("")
+    if "transformers" in r:
+        t = r["transformers"]
+        lines += [
+            "## Transformer-era sources on SST-2 (all-MiniLM-L6-v2)",
+            "",
+            "| step | seconds | process s | peak MB | test accuracy |",
+            "|---|---|---|---|---|",
+        ]
+        for name in ("distill_first", "distill_cached"):
+            row = t[name]
+            lines.append(
+                f"| {name} | {row['seconds']:.1f} | {row['process_seconds']:.1f} | {row['peak_rss_mb']:.0f} | |"
+            )
+        for name in ("cnn_scratch", "tfidf_lr", "encoder_first", "encoder_cached"):
+            row = t[name]
+            lines.append(
+                f"| {name} | {row['train_seconds']:.1f} | {row['process_seconds']:.1f} | {row['peak_rss_mb']:.0f} "
+                f"| {row['test_accuracy']:.4f} |"
+            )
+        lines += [
+            "",
+            f"Distilling once costs {t['distill_first_vs_cnn_run']:.1f} scratch CNN runs; the encoder baseline's first "
+            f"run {t['encoder_first_vs_tfidf']:.1f}x tf-idf + LR's; with cached embeddings its fit takes "
+            f"{t['encoder_cached_vs_first']:.2f} of the first.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -792,6 +873,7 @@ def main() -> int:
         "sweep": bench_sweep,
         "scaling": bench_scaling,
         "speed": bench_speed,
+        "transformers": bench_transformers,
     }
     target = args.out / "bench.json"
     if target.exists():  # sections measured earlier stay; each says when it was measured

@@ -62,7 +62,7 @@ def neighbours(run_dir: Path, word: str, space: str = TRAINED, k: int = 10) -> l
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from embedlab.training.classifier import predict_texts, read_classifier  # TensorFlow: only when predicting
+    from embedlab.training.classifier import predict_texts  # TensorFlow: only when predicting
 
     if (args.text is None) == (args.input is None):
         raise EmbedlabError('give --text "..." (repeatable) or --input FILE --text-column NAME')
@@ -83,10 +83,9 @@ def _predict(args: argparse.Namespace) -> int:
         texts = [
             "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value) for value in column
         ]
-    labels, probs = predict_texts(args.run_dir, texts)
-    spec, _ = read_classifier(Path(args.run_dir))
+    labels, probs, classes = predict_texts(args.run_dir, texts)  # classifier.json and vocab.txt read once
     columns = {"text": texts, "pred": probs.argmax(1), "label": labels}
-    columns.update({f"p_{name}": probs[:, i].round(6) for i, name in enumerate(spec["classes"])})
+    columns.update({f"p_{name}": probs[:, i].round(6) for i, name in enumerate(classes)})
     out = pd.DataFrame(columns)
     if args.out:
         from embedlab.core.jsonio import atomic_write
@@ -95,7 +94,7 @@ def _predict(args: argparse.Namespace) -> int:
         print(f"{len(out)} predictions -> {args.out}")
     else:
         for record in out.to_dict("records"):
-            shown = ", ".join(f"{name} {record[f'p_{name}']:.3f}" for name in spec["classes"])
+            shown = ", ".join(f"{name} {record[f'p_{name}']:.3f}" for name in classes)
             print(f"{record['label']}\t({shown})\t{record['text']}")
     return 0
 
@@ -112,7 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.strip() + "\n\n`embedlab <command> --help` for each command.")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    command, rest = argv[0], argv[1:]
+    try:
+        return _command(argv[0], argv[1:])
+    except EmbedlabError as exc:  # one wrapper for every subcommand: one line, exit 2
+        print_error(exc)
+        return 2
+    except OSError as exc:  # e.g. predict --out on a full disk
+        print_error(f"cannot write {exc.filename or 'the output'}: {exc.strerror}")
+        return 2
+
+
+def _command(command: str, rest: list[str]) -> int:
     if command in ("run", "sweep"):
         from embedlab.run import cli
 
@@ -141,11 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from embedlab.studies.tune import main as tune_main
 
         export_locations()
-        try:
-            return tune_main(rest)
-        except EmbedlabError as exc:
-            print_error(exc)
-            return 2
+        return tune_main(rest)
     if command == "results":
         from embedlab.studies.results import main as results_main
 
@@ -169,15 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--space", default=TRAINED, help=" | ".join(RUN_SPACES))
         parser.add_argument("-k", type=int, default=10)
         handler = _neighbours
-    args = parser.parse_args(rest)
-    try:
-        return handler(args)
-    except EmbedlabError as exc:
-        print_error(exc)
-        return 2
-    except OSError as exc:  # e.g. --out on a full disk
-        print_error(f"cannot write {exc.filename or 'the output'}: {exc.strerror}")
-        return 2
+    return handler(parser.parse_args(rest))
 
 
 if __name__ == "__main__":

@@ -119,29 +119,22 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
     from embedlab.training.train import test_metrics
 
     data, seed, cache_dir = task.data, int(cfg.seed), Path(cfg.paths.cache_dir)
+    trial = cfg.trial is not None
+    unseen = None if trial else task.unseen()
     started_training = time.perf_counter()
-    if cfg.trial is not None:
-        probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir, scored="dev")
-        return {
-            "dev_accuracy_best": float(np.mean(probs.argmax(1) == data.dev.labels)),
-            "train_seconds": round(time.perf_counter() - started_training, 3),
-            "prepare_seconds": round(started_training - started, 3),
-            "baseline": info,
-        }
-    unseen = task.unseen()
-    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir)
+    scored = "dev" if trial else "test"
+    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir, scored=scored)
+    timing = {
+        "train_seconds": round(time.perf_counter() - started_training, 3),
+        "prepare_seconds": round(started_training - started, 3),
+        "baseline": info,
+    }
+    if trial:
+        return {"dev_accuracy_best": float(np.mean(probs.argmax(1) == data.dev.labels)), **timing}
     metrics = test_metrics(data.test.labels, probs, len(data.classes))
     write_predictions(out_dir, data, probs, unseen)
-    metrics.update(
-        {
-            **{k: v for k, v in info.items() if k == "dev_accuracy_best"},
-            "train_seconds": round(time.perf_counter() - started_training, 3),
-            "prepare_seconds": round(started_training - started, 3),
-            "baseline": info,
-            **unseen_accuracy(data.test.labels, probs, unseen),
-        }
-    )
-    return metrics
+    best = {k: v for k, v in info.items() if k == "dev_accuracy_best"}
+    return {**metrics, **best, **timing, **unseen_accuracy(data.test.labels, probs, unseen)}
 
 
 def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:

@@ -104,8 +104,8 @@ def load_classifier(run_dir: Path, n_words: int) -> object:
     return model
 
 
-def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """A finished run's classifier on new texts: predicted class names and class probabilities."""
+def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """A finished run's classifier on new texts: predicted class names, class probabilities, the class names."""
     run_dir = finished_run(run_dir)
     spec, words = read_classifier(run_dir)
     empty = [i for i, text in enumerate(texts, 1) if not str(text).strip()]
@@ -119,4 +119,4 @@ def predict_texts(run_dir: Path, texts: Sequence[str]) -> tuple[list[str], np.nd
     probs = predict(model, x, spec["batch_size"], spec["min_len"])
     if not np.isfinite(probs).all():
         raise EmbedlabError(f"{run_dir}: the model gives non-finite probabilities; its weights are damaged, rerun it")
-    return [spec["classes"][i] for i in probs.argmax(1)], probs
+    return [spec["classes"][i] for i in probs.argmax(1)], probs, list(spec["classes"])
