@@ -104,8 +104,10 @@ def check(cfg: Any) -> None:
             )
     value = get_path(config, "model.C")  # type: ignore[arg-type]
     drawn = isinstance(value, list) and any(isinstance(v, str) and v.startswith("${") for v in value)  # a search
-    if value is not None and not drawn and (
-        not isinstance(value, list) or not value or not all(isinstance(v, int | float) and v > 0 for v in value)
+    if (
+        value is not None
+        and not drawn
+        and (not isinstance(value, list) or not value or not all(isinstance(v, int | float) and v > 0 for v in value))
     ):
         raise EmbedlabError(f"model.C={value} must be a non-empty list of positive numbers, like [0.1, 1, 10]")
 
