@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.training.baselines import sentence_encoder
 from embedlab.vectors import transformer
 from embedlab.vectors.transformer import (
     REPORT_FILE,
@@ -22,7 +23,6 @@ from embedlab.vectors.transformer import (
     ensure_distilled,
     read_model2vec,
     require,
-    sentence_encoder,
 )
 from test_baselines import separable
 

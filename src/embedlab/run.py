@@ -219,8 +219,8 @@ def baseline(
     scored: str = "test",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A non-neural baseline's probabilities on the scored split (test; dev for a tuning trial), trained on the run's
-    own training split (embedlab.training.baselines; the sentence encoder in embedlab.vectors.transformer)."""
-    from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
+    own training split (embedlab.training.baselines)."""
+    from embedlab.training.baselines import fasttext_supervised, majority, sentence_encoder, tfidf_lr
 
     n_classes = len(data.classes)
     train = (tokens["train"], data.train.labels)
@@ -229,8 +229,6 @@ def baseline(
     if model_cfg["name"] == "tfidf_lr":
         return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens[scored], n_classes, model_cfg, seed)
     if model_cfg["name"] == "sentence_encoder":  # raw texts: the encoder tokenizes them itself
-        from embedlab.vectors.transformer import sentence_encoder
-
         texts = (data.train.texts, data.train.labels), (data.dev.texts, data.dev.labels)
         return sentence_encoder(*texts, getattr(data, scored).texts, n_classes, model_cfg, seed, cache_dir)
     vectors = None

@@ -42,7 +42,6 @@ def tfidf_lr(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """tf-idf (sublinear tf) over word n-grams + logistic regression, C the best of cfg["C"] on dev accuracy."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     low, high = (int(n) for n in cfg["ngrams"])
     vectorizer = TfidfVectorizer(
@@ -50,16 +49,26 @@ def tfidf_lr(
     )
     x_train = vectorizer.fit_transform(train[0])
     x_dev, x_test = vectorizer.transform(dev[0]), vectorizer.transform(test)
+    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], cfg["C"], seed)
+    probs = np.zeros((x_test.shape[0], n_classes))
+    probs[:, model.classes_] = model.predict_proba(x_test)
+    return probs, {"dev_accuracy_best": score, "C": c, "features": int(x_train.shape[1])}
+
+
+def best_logistic(
+    x_train: Any, y_train: np.ndarray, x_dev: Any, y_dev: np.ndarray, cs: Sequence[float], seed: int
+) -> tuple[float, float, Any]:
+    """Logistic regression for each C, the one with the best dev accuracy (the first of ties): score, C, model."""
+    from sklearn.linear_model import LogisticRegression
+
     best: tuple[float, float, Any] | None = None
-    for c in cfg["C"]:
-        model = LogisticRegression(C=float(c), max_iter=2000, random_state=seed).fit(x_train, train[1])
-        score = float((model.predict(x_dev) == dev[1]).mean())
+    for c in cs:
+        model = LogisticRegression(C=float(c), max_iter=2000, random_state=seed).fit(x_train, y_train)
+        score = float((model.predict(x_dev) == y_dev).mean())
         if best is None or score > best[0]:
             best = (score, float(c), model)
     assert best is not None
-    probs = np.zeros((x_test.shape[0], n_classes))
-    probs[:, best[2].classes_] = best[2].predict_proba(x_test)
-    return probs, {"dev_accuracy_best": best[0], "C": best[1], "features": int(x_train.shape[1])}
+    return best
 
 
 def _ngrams(tokens: Sequence[str], low: int, high: int) -> list[str]:
@@ -123,4 +132,33 @@ def fasttext_supervised(
     return probs, {"pretrained_vectors": len(vectors) if vectors else 0, "dim": options["dim"]}
 
 
-BASELINES = ("majority", "tfidf_lr", "fasttext", "sentence_encoder")  # sentence_encoder: vectors/transformer.py
+def sentence_encoder(
+    train: tuple[Sequence[str], np.ndarray],
+    dev: tuple[Sequence[str], np.ndarray],
+    scored: Sequence[str],
+    n_classes: int,
+    cfg: dict[str, Any],
+    seed: int,
+    cache_dir: Path | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A frozen sentence encoder's embeddings (vectors.transformer, cached) + logistic regression, C the best of
+    cfg["C"] on dev accuracy. Raw texts: the encoder has its own tokenizer."""
+    import time
+
+    from embedlab.vectors.transformer import encode_sentences, encoder_folder
+
+    encoder = encoder_folder(str(cfg["encoder"]), "model.encoder")
+    started = time.perf_counter()
+    x_train, x_dev, x_scored = (
+        encode_sentences(encoder, list(texts), cache_dir, int(cfg["batch_size"]))
+        for texts in (train[0], dev[0], scored)
+    )
+    encode_seconds = time.perf_counter() - started
+    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], cfg["C"], seed)
+    probs = np.zeros((len(scored), n_classes))
+    probs[:, model.classes_] = model.predict_proba(x_scored)
+    info = {"dev_accuracy_best": score, "C": c, "encoder": str(encoder), "dim": int(x_train.shape[1])}
+    return probs, {**info, "encode_seconds": round(encode_seconds, 2)}
+
+
+BASELINES = ("majority", "tfidf_lr", "fasttext", "sentence_encoder")

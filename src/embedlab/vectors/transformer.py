@@ -26,7 +26,6 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -229,36 +228,3 @@ def encode_sentences(encoder: Path, texts: Sequence[str], cache_dir: Path | None
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, lambda tmp: np.save(tmp, vectors), suffix=".tmp.npy")
     return vectors
-
-
-def sentence_encoder(
-    train: tuple[Sequence[str], np.ndarray],
-    dev: tuple[Sequence[str], np.ndarray],
-    scored: Sequence[str],
-    n_classes: int,
-    cfg: dict[str, Any],
-    seed: int,
-    cache_dir: Path | None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Frozen sentence embeddings + logistic regression, C the best of cfg["C"] on dev accuracy (raw texts: the
-    encoder has its own tokenizer)."""
-    from sklearn.linear_model import LogisticRegression
-
-    encoder = encoder_folder(str(cfg["encoder"]), "model.encoder")
-    started = time.perf_counter()
-    x_train, x_dev, x_scored = (
-        encode_sentences(encoder, list(texts), cache_dir, int(cfg["batch_size"]))
-        for texts in (train[0], dev[0], scored)
-    )
-    encode_seconds = time.perf_counter() - started
-    best: tuple[float, float, Any] | None = None
-    for c in cfg["C"]:
-        model = LogisticRegression(C=float(c), max_iter=2000, random_state=seed).fit(x_train, train[1])
-        score = float((model.predict(x_dev) == dev[1]).mean())
-        if best is None or score > best[0]:
-            best = (score, float(c), model)
-    assert best is not None
-    probs = np.zeros((len(scored), n_classes))
-    probs[:, best[2].classes_] = best[2].predict_proba(x_scored)
-    info = {"dev_accuracy_best": best[0], "C": best[1], "encoder": str(encoder), "dim": int(x_train.shape[1])}
-    return probs, {**info, "encode_seconds": round(encode_seconds, 2)}
