@@ -196,8 +196,9 @@ def test_studies_compose_to_their_grids(isolated_env):
     from embedlab.core.config import compose
     from embedlab.studies.sweep import count_jobs
 
-    # seed_question and learning_curve with the four baseline arms; kim2014: 8 tasks x 6 arms x 10 seeds
-    expected = {"seed_question": 78, "learning_curve": 390, "kim2014": 480}
+    # seed_question and learning_curve: 11 CNN arms (the distilled source included) and five baseline arms;
+    # kim2014: 8 tasks x 6 arms x 10 seeds
+    expected = {"seed_question": 96, "learning_curve": 480, "kim2014": 480}
     for name, total in expected.items():
         config = compose([f"experiment={name}"], return_hydra_config=True)
         assert count_jobs(config) == total, name
