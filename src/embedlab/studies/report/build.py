@@ -99,8 +99,9 @@ def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
         models = ", ".join(model_name(m) for m in sorted(done["model"].unique()))
         lines.append(f"Sources: {'; '.join(sorted(source_name(e, m) for e, m in pairs))}. Models: {models}.")
         lines.append(f"Seeds: {', '.join(str(int(s)) for s in sorted(done['seed'].unique()))}.")
-        seconds = pd.to_numeric(done.get("wall_seconds"), errors="coerce").sum()
-        lines.append(f"Compute: {seconds / 60:.1f} run-minutes in total (sum of run wall times).")
+        ran = frame[frame["status"] == "completed"]  # tuning trials and untuned runs cost time too
+        seconds = pd.to_numeric(ran.get("wall_seconds"), errors="coerce").sum()
+        lines.append(f"Compute: {seconds / 60:.1f} run-minutes in total (sum of the completed runs' wall times).")
         versions = sorted(done["embedlab_version"].astype(str).unique()) if "embedlab_version" in done else []
         if versions:
             lines.append(f"embedlab {', '.join(versions)}.")
