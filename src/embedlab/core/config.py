@@ -66,4 +66,4 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
 
 def plain(node: Any) -> dict[str, Any]:
     """A composed config node as the plain, resolved dict the stages take (the one place a config leaves OmegaConf)."""
-    return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return OmegaConf.to_container(node, resolve=True, enum_to_str=True)  # type: ignore[return-value]

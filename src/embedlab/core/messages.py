@@ -78,6 +78,9 @@ def schema_problem(exc: BaseException, config: dict[str, Any] | None = None) -> 
         if value.group(2) == "Integer" and re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", value.group(1)):
             return f"{where}{full_key.group(1)}={value.group(1)} must be a whole number; it is not rounded for you"
         return f"{where}{full_key.group(1)}={value.group(1)} must be {wanted}"
+    invalid = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\]", text)
+    if invalid and full_key:  # a choice field (an Enum in core/schema.py)
+        return f"{where}{full_key.group(1)}={invalid.group(1)} is not known; use one of {invalid.group(2)}"
     if "is not Optional" in text and full_key:
         return f"{where}{full_key.group(1)} cannot be null; give it a value"
     if "Missing mandatory value" in text and full_key:

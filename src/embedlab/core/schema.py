@@ -2,8 +2,9 @@
 
 Every key a run reads is declared here with its type and default; the YAML options under configs/ start from
 these (`defaults: [base_<group>, _self_]`) and set only what makes them that option. So Hydra rejects a misspelt
-key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file) or a wrong type (`trainer.epochs=ten`)
-while composing, before any data is read; `core.messages.problem()` turns its error into one line naming the key and
+key (`trainer.epocs=3`, `analysis: {neighbors_k: 4}` in an experiment file), a wrong type (`trainer.epochs=ten`)
+or a choice that is not one (`embedding.mode=finetun`: choice fields are Enums) while composing, before any data is
+read; `core.messages.problem()` turns its error into one line naming the key and
 the closest valid one, and `core.checks.check()` adds the ranges a type cannot say. Code reads keys with `cfg[key]`: the
 defaults live here only.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional, Union
 
 from hydra.core.config_store import ConfigStore
@@ -30,11 +32,79 @@ def _dict(**values: Any) -> Any:
     return field(default_factory=lambda: dict(values))
 
 
+# ------------------------------------------------------------------------------------------------- choice fields
+# A choice field's options are its Enum's members: OmegaConf refuses any other value while composing, and
+# core.messages turns that into "<key>=<value> is not known; use one of ..." from the same list. StrEnum members
+# are their own string values, so code compares them with strings and writes them to JSON as is.
+class TokenizerStyle(StrEnum):
+    simple = "simple"  # words and punctuation, clitics split as in GloVe's and the treebank's corpora
+    kim2014 = "kim2014"  # Kim's clean_str
+    whitespace = "whitespace"  # text already tokenized
+
+
+class Source(StrEnum):
+    scratch = "scratch"
+    glove6b = "glove6b"
+    file = "file"
+    pretrained = "pretrained"  # trained by embedlab on `corpus`
+    distilled = "distilled"  # distilled from a sentence transformer
+
+
+class Mode(StrEnum):
+    scratch = "scratch"
+    frozen = "frozen"
+    finetune = "finetune"
+
+
+class OovInit(StrEnum):
+    uniform_matched = "uniform_matched"  # U(-a, a), a = sqrt(3 var) of the pretrained rows (Kim 2014)
+    normal_matched = "normal_matched"
+    zeros = "zeros"
+
+
+class VectorFormat(StrEnum):
+    auto = "auto"
+    glove = "glove"
+    word2vec_text = "word2vec_text"
+    word2vec_bin = "word2vec_bin"
+    fasttext_vec = "fasttext_vec"
+    fasttext_bin = "fasttext_bin"
+    model2vec = "model2vec"
+
+
+class Optimizer(StrEnum):
+    adam = "adam"
+    adadelta = "adadelta"
+    sgd = "sgd"
+    rmsprop = "rmsprop"
+
+
+class Monitor(StrEnum):
+    accuracy = "accuracy"
+    loss = "loss"
+
+
+class CorpusKind(StrEnum):
+    imdb_unsup = "imdb_unsup"
+    gensim = "gensim"
+    text = "text"
+
+
+class DocumentPer(StrEnum):
+    line = "line"
+    file = "file"
+
+
+class Architecture(StrEnum):
+    skipgram = "skipgram"
+    cbow = "cbow"
+
+
 # ---------------------------------------------------------------------------------------------------------- task
 @dataclass
 class Tokenizer:
     lowercase: bool = True
-    style: str = "simple"  # simple | kim2014 (Kim's clean_str: clitics split as in the vectors' corpora) | whitespace
+    style: TokenizerStyle = TokenizerStyle.simple
 
 
 @dataclass
@@ -84,16 +154,14 @@ class TableTask(Task):
 @dataclass
 class Embedding:
     name: str = MISSING
-    source: str = MISSING  # scratch | glove6b | file | pretrained (trained by embedlab on `corpus`) | distilled
-    mode: str = "frozen"  # scratch | frozen | finetune
+    source: Source = MISSING
+    mode: Mode = Mode.frozen
     dim: Optional[int] = 100  # scratch: the table's width; glove6b: 50 | 100 | 200 | 300; file: null takes the file's
     init_limit: float = 0.05  # scratch: rows start U(-limit, limit); Keras' default 0.05, Kim's CNN-rand 0.25
     train_missing: bool = True  # frozen only: words the vectors lack (and <unk>) learn, pretrained rows stay fixed
-    oov_init: str = (
-        "uniform_matched"  # words the vectors lack: U(-a, a), a = sqrt(3 var) (Kim 2014) | normal_matched | zeros
-    )
+    oov_init: OovInit = OovInit.uniform_matched  # the rows of words the vectors lack
     scale_std: Optional[float] = None  # rescale the rows to this std (cosines unchanged); Kim's word2vec: 0.144
-    format: str = "auto"  # auto | glove | word2vec_text | word2vec_bin | fasttext_vec | fasttext_bin
+    format: VectorFormat = VectorFormat.auto
     path: Optional[str] = None  # file only: absolute, relative to the data directory, or gensim-test-data:<name>
     # distilled only: the sentence transformer, a folder or an installed package shipping one (embedding.dim: PCA)
     encoder: Optional[str] = None
@@ -151,12 +219,12 @@ class SentenceEncoder(Model):
 # ------------------------------------------------------------------------------------------------------- trainer
 @dataclass
 class Trainer:
-    optimizer: str = "adam"  # adam | adadelta | sgd | rmsprop
+    optimizer: Optimizer = Optimizer.adam
     learning_rate: float = 0.001
     batch_size: int = 50  # Kim (2014) mini-batch size
     epochs: int = 10
     patience: Optional[int] = 3  # early stopping on the dev metric; the best dev epoch's weights are restored
-    monitor: str = "accuracy"  # accuracy | loss (on the dev split)
+    monitor: Monitor = Monitor.accuracy  # on the dev split
     threads: Optional[int] = None  # TensorFlow intra/inter-op threads; null lets TF decide
     jit_compile: bool = False
     rho: Optional[float] = None  # adadelta only: null keeps Keras' default (0.95)
@@ -169,7 +237,7 @@ class Trainer:
 @dataclass
 class Corpus:
     name: str = MISSING
-    kind: str = MISSING  # imdb_unsup | gensim | text
+    kind: CorpusKind = MISSING
     archive: Optional[str] = None  # imdb_unsup: aclImdb_v1.tar.gz under the data directory
     include_imdb_train: bool = False  # imdb_unsup: true adds the 25,000 labelled training reviews (their text only)
     # true adds the text of the run's own training split (as the task tokenizes it; never its dev or test split):
@@ -177,7 +245,7 @@ class Corpus:
     task_train: bool = False
     files: list[str] = _list()  # gensim: test-data files shipped in the gensim wheel
     path: Optional[str] = None  # text: a .txt/.gz file or a folder of them
-    document_per: str = "line"  # text: line | file
+    document_per: DocumentPer = DocumentPer.line  # text
     tokenizer: Tokenizer = field(default_factory=Tokenizer)  # the harness tokenizer, so corpus and task words agree
 
 
@@ -196,14 +264,14 @@ class Pretrain:
 
 @dataclass
 class Word2VecPretrain(Pretrain):
-    architecture: str = "skipgram"  # skipgram | cbow
+    architecture: Architecture = Architecture.skipgram
     negative: int = 5
     sample: float = 0.001
 
 
 @dataclass
 class FastTextPretrain(Pretrain):
-    architecture: str = "skipgram"
+    architecture: Architecture = Architecture.skipgram
     negative: int = 5
     sample: float = 0.0001
     learning_rate: float = 0.05

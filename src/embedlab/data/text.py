@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import TokenizerStyle
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class Tokenizer:
     style: str = "simple"
 
     def __post_init__(self) -> None:
-        if self.style not in ("simple", "kim2014", "whitespace"):
-            raise EmbedlabError(f"tokenizer.style={self.style!r} is not known; use simple, kim2014 or whitespace")
+        if self.style not in tuple(TokenizerStyle):
+            raise EmbedlabError(f"tokenizer.style={self.style!r} is not known; use one of {', '.join(TokenizerStyle)}")
 
     def __call__(self, text: str) -> list[str]:
         text = _HTML_BREAK.sub(" ", text)

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import Optimizer
 from embedlab.data.text import PAD_ID
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("adam", "adadelta", "sgd", "rmsprop")
+OPTIMIZERS = tuple(Optimizer)  # the schema's choices: one list
 
 
 def seed_everything(seed: int, threads: int | None) -> None:
@@ -203,7 +204,7 @@ def train(
 
     name = str(cfg["optimizer"]).lower()
     if name not in OPTIMIZERS:
-        raise EmbedlabError(f"trainer.optimizer={cfg['optimizer']!r} is not known; use one of {OPTIMIZERS}")
+        raise EmbedlabError(f"trainer.optimizer={cfg['optimizer']!r} is not known; use one of {', '.join(OPTIMIZERS)}")
     if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
         raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
     options = {k: cfg[k] for k in ("rho", "epsilon") if cfg[k] is not None and name == "adadelta"}

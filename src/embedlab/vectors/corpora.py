@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
+from embedlab.core.schema import CorpusKind
 from embedlab.data.datasets import IMDB_URL
 from embedlab.data.download import ensure
 from embedlab.data.text import Tokenizer
@@ -130,7 +131,7 @@ def _own_documents(cfg: dict[str, Any], data_dir: Path, download: bool) -> tuple
             raise EmbedlabError(f"corpus.path {cfg['path']} holds no .txt or .gz files")
         per = cfg["document_per"]
         return _file_documents(files, per), f"files|{_digest(files)}|per={per}"
-    raise EmbedlabError(f"corpus.kind={kind!r} is not known; use imdb_unsup, text or gensim")
+    raise EmbedlabError(f"corpus.kind={kind!r} is not known; use one of {', '.join(CorpusKind)}")
 
 
 def _cache_paths(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import Mode, Source
 from embedlab.data.download import ensure
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODES = ("scratch", "frozen", "finetune")
+MODES = tuple(Mode)  # the schema's choices: one list
 GLOVE6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
 GLOVE6B_DIMS = (50, 100, 200, 300)
 
@@ -92,7 +93,7 @@ def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
         if not cfg["path"]:
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
         return VectorSource(resolve_path(str(cfg["path"]), data_dir))
-    raise EmbedlabError(f"embedding.source={kind!r} is not known; use scratch, glove6b, file, pretrained or distilled")
+    raise EmbedlabError(f"embedding.source={kind!r} is not known; use one of {', '.join(Source)}")
 
 
 def distilled_source(cfg: dict[str, Any], vocab: Vocabulary, cache_dir: Path) -> tuple[VectorSource, dict[str, Any]]:
@@ -136,7 +137,7 @@ def prepare_embedding(
 ) -> EmbeddingInit:
     mode = cfg["mode"]
     if mode not in MODES:
-        raise EmbedlabError(f"embedding.mode={mode!r} is not known; use one of {MODES}")
+        raise EmbedlabError(f"embedding.mode={mode!r} is not known; use one of {', '.join(MODES)}")
     if cfg["source"] == "scratch":
         if mode != "scratch":
             raise EmbedlabError(

@@ -18,11 +18,12 @@ import numpy as np
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
+from embedlab.core.schema import OovInit, VectorFormat
 from embedlab.data.text import FIRST_WORD, PAD_ID, Vocabulary
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("auto", "glove", "word2vec_text", "word2vec_bin", "fasttext_vec", "fasttext_bin", "model2vec")
+FORMATS = tuple(VectorFormat)  # the schema's choices: one list
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 GENSIM_DATA_PREFIX = "gensim-test-data:"
 CACHE_VERSION = "v1"
@@ -299,7 +300,7 @@ def load_pretrained(
     if not source.path.exists():
         raise EmbedlabError(f"vector file {source.path} does not exist; set embedding.path to your file")
     if fmt not in FORMATS:
-        raise EmbedlabError(f"embedding.format={fmt!r} is not known; use one of {FORMATS}")
+        raise EmbedlabError(f"embedding.format={fmt!r} is not known; use one of {', '.join(FORMATS)}")
     if source.path.is_dir():
         if fmt == "auto" and ((source.path / "model2vec").is_dir() or (source.path / "tokenizer.json").exists()):
             fmt = "model2vec"
@@ -363,7 +364,7 @@ class Coverage:
         }
 
 
-OOV_INITS = ("uniform_matched", "normal_matched", "zeros")
+OOV_INITS = tuple(OovInit)
 
 
 def build_matrix(
@@ -378,7 +379,7 @@ def build_matrix(
     Also returns which rows got a random vector (the <unk> row and every word the file lacks).
     """
     if oov_init not in OOV_INITS:
-        raise EmbedlabError(f"embedding.oov_init={oov_init!r} is not known; use one of {OOV_INITS}")
+        raise EmbedlabError(f"embedding.oov_init={oov_init!r} is not known; use one of {', '.join(OOV_INITS)}")
     rng = np.random.default_rng(seed)
     std = float(vectors.matrix.std()) or 1e-3
     shape = (len(vocab), vectors.dim)

@@ -58,6 +58,10 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never a hub request: the model is a folder on disk
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # model2vec warns once per task word its tokenizer already holds (3,627 lines in one run.log for CR's 4,559
+    # words) and skeletoken about padding; neither says anything a user can act on
+    for name in ("model2vec", "skeletoken"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def encoder_folder(name: str, key: str) -> Path:
