@@ -103,6 +103,20 @@ def test_task_words_get_their_own_row_and_other_words_the_mean_of_their_pieces(t
     np.testing.assert_allclose(found["zzq"], np.mean([kv["z"], kv["##z"], kv["##q"]], axis=0), rtol=1e-5)
 
 
+def test_any_model2vec_folder_is_a_vector_file_source(tiny_encoder, tmp_path):
+    from embedlab.data.text import Vocabulary
+    from embedlab.vectors.files import VectorSource, load_pretrained
+
+    folder = ensure_distilled(tiny_encoder, ["good", "funny"], 8, tmp_path) / "model2vec"  # a Model2Vec folder
+    vocab = Vocabulary.build([["good", "funny", "zzq"]])
+    for fmt in ("model2vec", "auto"):  # named, or told from its tokenizer.json
+        vectors = load_pretrained(VectorSource(folder), vocab, fmt)
+        assert vectors.fmt == "model2vec" and set(vectors.words) == {"good", "funny", "zzq"}
+        assert dict(zip(vectors.words, vectors.from_subwords, strict=True))["zzq"]
+    with pytest.raises(EmbedlabError, match="needs a Model2Vec folder, not a file"):
+        load_pretrained(VectorSource(folder / "tokenizer.json"), vocab, "model2vec")
+
+
 def test_sentence_encoder_baseline_beats_majority_and_caches_its_embeddings(tiny_encoder, tmp_path):
     def texts(split: tuple[list[list[str]], np.ndarray]) -> tuple[list[str], np.ndarray]:
         return [" ".join(t) for t in split[0]], split[1]
