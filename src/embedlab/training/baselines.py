@@ -149,10 +149,8 @@ def sentence_encoder(
 
     encoder = encoder_folder(str(cfg["encoder"]), "model.encoder")
     started = time.perf_counter()
-    x_train, x_dev, x_scored = (
-        encode_sentences(encoder, list(texts), cache_dir, int(cfg["batch_size"]))
-        for texts in (train[0], dev[0], scored)
-    )
+    splits = [list(train[0]), list(dev[0]), list(scored)]
+    x_train, x_dev, x_scored = encode_sentences(encoder, splits, cache_dir, int(cfg["batch_size"]))
     encode_seconds = time.perf_counter() - started
     score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], cfg["C"], seed)
     probs = np.zeros((len(scored), n_classes))

@@ -26,6 +26,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,7 @@ def read_model2vec(folder: Path, wanted: set[str]) -> tuple[dict[str, np.ndarray
     subword: set[str] = set()
     if order:
         ids = model.tokenize(order)
-        rows = model.encode(order, show_progress_bar=False) if order else np.zeros((0, model.dim))
+        rows = model.encode(order, show_progress_bar=False)
         for word, pieces, row in zip(order, ids, rows, strict=True):
             if not len(pieces) or not np.any(row):
                 continue
@@ -202,33 +203,47 @@ def read_model2vec(folder: Path, wanted: set[str]) -> tuple[dict[str, np.ndarray
 
 
 # ------------------------------------------------------------------------------------------ sentence encoder
-def encode_sentences(encoder: Path, texts: Sequence[str], cache_dir: Path | None, batch_size: int = 64) -> np.ndarray:
-    """Sentence embeddings from the frozen encoder (sentence-transformers, its own pooling and normalisation), cached
-    per (encoder, texts): a study's seeds and trials encode each split once."""
+def encode_sentences(
+    encoder: Path, splits: Sequence[Sequence[str]], cache_dir: Path | None, batch_size: int = 64
+) -> list[np.ndarray]:
+    """Sentence embeddings of each split's texts from the frozen encoder (sentence-transformers, its own pooling and
+    normalisation), cached per (encoder, texts): a study's seeds and trials encode each split once. The model's files
+    are hashed once and the model is loaded once, at the first split the cache lacks."""
     require("model=sentence_encoder", ("sentence_transformers", "torch"))
-    cached = None
-    if cache_dir is not None:
-        key = hashlib.sha256(f"{ENCODE_VERSION}|{folder_identity(encoder)}|".encode())
-        for text in texts:
-            key.update(text.encode("utf-8", "surrogatepass") + b"\0")
-        cached = Path(cache_dir) / "encoded" / f"{key.hexdigest()[:24]}.npy"
-        if cached.exists():
-            try:
-                return np.load(cached, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                log.warning("discarding the corrupt cache entry %s (%s)", cached, exc)
+    identity = folder_identity(encoder) if cache_dir is not None else ""
+    model = None
+    out = []
+    for texts in splits:
+        cached = None
+        if cache_dir is not None:
+            key = hashlib.sha256(f"{ENCODE_VERSION}|{identity}|".encode())
+            for text in texts:
+                key.update(text.encode("utf-8", "surrogatepass") + b"\0")
+            cached = Path(cache_dir) / "encoded" / f"{key.hexdigest()[:24]}.npy"
+            if cached.exists():
+                try:
+                    out.append(np.load(cached, allow_pickle=False))
+                    continue
+                except (OSError, ValueError) as exc:
+                    log.warning("discarding the corrupt cache entry %s (%s)", cached, exc)
+        if model is None:
+            model = _sentence_transformer(encoder)
+        started = time.perf_counter()
+        vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=len(texts) > 2000)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        log.info("encoded %d texts in %.1fs", len(texts), time.perf_counter() - started)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cached, lambda tmp, v=vectors: np.save(tmp, v), suffix=".tmp.npy")
+        out.append(vectors)
+    return out
+
+
+def _sentence_transformer(encoder: Path) -> Any:
     _offline()
     from sentence_transformers import SentenceTransformer
 
-    started = time.perf_counter()
     try:
-        model = SentenceTransformer(str(encoder), device="cpu")
+        return SentenceTransformer(str(encoder), device="cpu")
     except (OSError, ValueError) as exc:
         raise EmbedlabError(f"cannot load the sentence encoder {encoder}: {str(exc).splitlines()[0]}") from None
-    vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=len(texts) > 2000)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    log.info("encoded %d texts in %.1fs", len(texts), time.perf_counter() - started)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(cached, lambda tmp: np.save(tmp, vectors), suffix=".tmp.npy")
-    return vectors
