@@ -138,18 +138,22 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
 def tested(frame: pd.DataFrame) -> pd.DataFrame:
     """The completed runs that scored the test split: not tuning trials, which are scored on dev only, nor a tuned
     study's untuned reference runs (untuned_runs), which would share their arm's cells and seeds."""
-    done = frame[frame["status"] == "completed"]
-    done = done[done["trial"].isna()] if "trial" in done else done
-    return done[done["untuned"].isna() | (done["untuned"] == False)] if "untuned" in done else done  # noqa: E712
+    done = frame[(frame["status"] == "completed") & ~untuned(frame)]
+    return done[done["trial"].isna()] if "trial" in done else done
+
+
+def untuned(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are a tuned study's untuned reference runs (metrics.json says untuned: true)."""
+    if "untuned" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["untuned"].fillna(False).astype(bool)
 
 
 def untuned_runs(frame: pd.DataFrame) -> pd.DataFrame:
     """A tuned study's completed runs at the preset's own point (embedlab tune's third phase), as a frame of their
     own: the untuned verdict beside the tuned one."""
-    if "untuned" not in frame:
-        return frame.iloc[0:0]
-    done = frame[frame["status"] == "completed"]
-    return done[done["untuned"] == True].drop(columns=["untuned"])  # noqa: E712
+    done = frame[(frame["status"] == "completed") & untuned(frame)]
+    return done.drop(columns=["untuned"], errors="ignore")
 
 
 def summarise(frame: pd.DataFrame, metric: str = "test_accuracy", by: Sequence[str] = CELL) -> pd.DataFrame:

@@ -61,10 +61,9 @@ def plan(overrides: list[str], budget: int, seeds: int) -> list[list[str]]:
     for model, members in groups.items():
         searched = (CONFIG_DIR / "search" / f"{model}.yaml").exists()
         common = [*rest, f"+arm={','.join(members)}", *([f"+search={model}"] if searched else [])]
-        if searched:
-            trials.append([*common, f"trial=range(1,{budget + 1})"])
         tests.append([*common, *([f"tuned_from={folder}"] if searched else []), f"seed=range(1,{seeds + 1})"])
-        if searched:  # an arm without a search space is the same untuned
+        if searched:  # an arm without a search space has no trials, and is its own untuned run
+            trials.append([*common, f"trial=range(1,{budget + 1})"])
             untuned.append([*rest, f"+arm={','.join(members)}", "untuned=true", f"seed=range(1,{seeds + 1})"])
     return trials + tests + untuned
 

@@ -48,6 +48,7 @@ from embedlab.studies.report.tables import (
     unseen_summary,
     versus_scratch,
 )
+from embedlab.studies.results import untuned
 from embedlab.studies.tuning import ARM, evp_table, trial_runs
 
 
@@ -71,10 +72,11 @@ def header(frame: pd.DataFrame, folder: Path, title: str | None) -> Section:
     done = completed(frame)
     not_counted = int((frame["status"] != "completed").sum())
     trials = len(trial_runs(frame))
-    untuned = int(frame["untuned"].fillna(False).astype(bool).sum()) if "untuned" in frame else 0
+    reference = int(untuned(frame).sum())
+    tuned = len(frame) - trials - reference
     kinds = (
-        f" ({trials} tuning trials scored on dev, {untuned} untuned reference runs, {len(frame) - trials - untuned} "
-        "tuned runs scored on test)"
+        f" ({trials} tuning trials scored on dev, {reference} untuned reference runs, {tuned} tuned runs scored on "
+        "test)"
         if trials
         else ""
     )
@@ -117,11 +119,13 @@ def _data_files(group: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class Study:
-    """What every section reads: the runs' table, where they are, where the report goes."""
+    """What every section reads: the runs' table, where they are, where the report goes, and the expected best dev
+    accuracy by budget of its tuning trials (evp.csv's table; empty without trials)."""
 
     frame: pd.DataFrame
     folder: Path
     out_dir: Path
+    evp: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ def tuning_section(study: Study) -> Section | None:
     """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each arm's order
     against the task's scratch Embedding (its neural model) holds from some budget on."""
 
-    evp = evp_table(study.frame)
+    evp = study.evp
     if evp.empty:
         return None
     sentences = budget_sentences(evp)
@@ -320,14 +324,13 @@ def sections(frame: pd.DataFrame, folder: Path, out_dir: Path, title: str | None
     """The report's content, figures written as PNG under out_dir/figures: the title, the answer, what ran, then
     SECTIONS in order."""
     top = header(frame, folder, title)
-    evp = evp_table(frame)
-    said = tuned_answer(frame, evp) if not evp.empty else answer(frame)
+    study = Study(frame, Path(folder), Path(out_dir), evp_table(frame))
+    said = tuned_answer(frame, study.evp) if not study.evp.empty else answer(frame)
     table = paper_table_path(frame)
     if table is not None:
         said += paper_sentences(frame, table)
     parts = [Section(top.title), Section("The answer", "\n\n".join(said))] if said else [Section(top.title)]
     parts.append(Section("What ran", top.text))
-    study = Study(frame, Path(folder), Path(out_dir))
     for make in SECTIONS:
         made = make(study)
         parts.extend(made if isinstance(made, list) else [made] if made is not None else [])

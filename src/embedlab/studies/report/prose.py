@@ -164,27 +164,24 @@ def tuning_cost(frame: pd.DataFrame) -> str:
     trials = trial_runs(frame)
     if "wall_seconds" not in frame or trials.empty:
         return ""
-    minutes = pd.to_numeric(trials["wall_seconds"], errors="coerce").groupby([trials[c] for c in ARM]).sum() / 60
     done = tested(frame)
+    spent = (
+        pd.to_numeric(trials["wall_seconds"], errors="coerce").groupby([trials[c] for c in ARM]).agg(["sum", "size"])
+    )
     tests = pd.to_numeric(done["wall_seconds"], errors="coerce").groupby([done[c] for c in ARM]).sum() / 60
-    parts = []
-    for key, spent in minutes.items():
-        task, model, embedding, mode = key
-        parts.append(
-            f"{model_name(model)}, {source_name(embedding, mode)} on {task_name(task)} {spent:.1f} "
-            f"({int((trials[ARM] == list(key)).all(axis=1).sum())} trials) + {tests.get(key, 0.0):.1f} testing"
-        )
-    return "; ".join(parts)
+    return "; ".join(
+        f"{model_name(model)}, {source_name(embedding, mode)} on {task_name(task)} {row['sum'] / 60:.1f} "
+        f"({int(row['size'])} trials) + {tests.get((task, model, embedding, mode), 0.0):.1f} testing"
+        for (task, model, embedding, mode), row in spent.iterrows()
+    )
 
 
 def tuned_answer(frame: pd.DataFrame, evp: pd.DataFrame) -> list[str]:
     """A tuned study's answer: the verdicts of each arm's best dev trial retrained on test seeds, whether they hold
     across budgets, what the tuning cost, and the verdict one untuned point gives, labelled, beside them."""
     from embedlab.studies.results import untuned_runs
-    from embedlab.studies.tuning import trial_runs
 
-    trials = trial_runs(frame)
-    budget = int(trials.groupby(["task", "model", "embedding", "mode"], dropna=False).size().max())
+    budget = int(evp["trials"].max())  # each arm's number of trials (evp_table counts them)
     said = answer(frame)
     if said:
         said[0] = (
