@@ -14,11 +14,23 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from embedlab.core.choices import (  # noqa: F401 - the schema's choice types, re-exported
+    Architecture,
+    CorpusKind,
+    DocumentPer,
+    Mode,
+    Monitor,
+    OovInit,
+    Optimizer,
+    Source,
+    TokenizerStyle,
+    VectorFormat,
+)
 
 # OmegaConf reads these annotations at runtime, where `X | None` is not one it understands for dataclass fields.
 # ruff: noqa: UP007, UP045
@@ -30,74 +42,6 @@ def _list(*values: Any) -> Any:
 
 def _dict(**values: Any) -> Any:
     return field(default_factory=lambda: dict(values))
-
-
-# ------------------------------------------------------------------------------------------------- choice fields
-# A choice field's options are its Enum's members: OmegaConf refuses any other value while composing, and
-# core.messages turns that into "<key>=<value> is not known; use one of ..." from the same list. StrEnum members
-# are their own string values, so code compares them with strings and writes them to JSON as is.
-class TokenizerStyle(StrEnum):
-    simple = "simple"  # words and punctuation, clitics split as in GloVe's and the treebank's corpora
-    kim2014 = "kim2014"  # Kim's clean_str
-    whitespace = "whitespace"  # text already tokenized
-
-
-class Source(StrEnum):
-    scratch = "scratch"
-    glove6b = "glove6b"
-    file = "file"
-    pretrained = "pretrained"  # trained by embedlab on `corpus`
-    distilled = "distilled"  # distilled from a sentence transformer
-
-
-class Mode(StrEnum):
-    scratch = "scratch"
-    frozen = "frozen"
-    finetune = "finetune"
-
-
-class OovInit(StrEnum):
-    uniform_matched = "uniform_matched"  # U(-a, a), a = sqrt(3 var) of the pretrained rows (Kim 2014)
-    normal_matched = "normal_matched"
-    zeros = "zeros"
-
-
-class VectorFormat(StrEnum):
-    auto = "auto"
-    glove = "glove"
-    word2vec_text = "word2vec_text"
-    word2vec_bin = "word2vec_bin"
-    fasttext_vec = "fasttext_vec"
-    fasttext_bin = "fasttext_bin"
-    model2vec = "model2vec"
-
-
-class Optimizer(StrEnum):
-    adam = "adam"
-    adadelta = "adadelta"
-    sgd = "sgd"
-    rmsprop = "rmsprop"
-
-
-class Monitor(StrEnum):
-    accuracy = "accuracy"
-    loss = "loss"
-
-
-class CorpusKind(StrEnum):
-    imdb_unsup = "imdb_unsup"
-    gensim = "gensim"
-    text = "text"
-
-
-class DocumentPer(StrEnum):
-    line = "line"
-    file = "file"
-
-
-class Architecture(StrEnum):
-    skipgram = "skipgram"
-    cbow = "cbow"
 
 
 # ---------------------------------------------------------------------------------------------------------- task

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embedlab.core.choices import TokenizerStyle
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.schema import TokenizerStyle
 
 log = logging.getLogger(__name__)
 

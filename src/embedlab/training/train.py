@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from embedlab.core.choices import Optimizer
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.schema import Optimizer
 from embedlab.data.text import PAD_ID
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from embedlab.core.choices import CorpusKind
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
-from embedlab.core.schema import CorpusKind
 from embedlab.data.datasets import IMDB_URL
 from embedlab.data.download import ensure
 from embedlab.data.text import Tokenizer

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedlab.core.choices import Mode, Source
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.schema import Mode, Source
 from embedlab.data.download import ensure
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path

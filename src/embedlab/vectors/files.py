@@ -16,9 +16,9 @@ from typing import IO
 
 import numpy as np
 
+from embedlab.core.choices import OovInit, VectorFormat
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
-from embedlab.core.schema import OovInit, VectorFormat
 from embedlab.data.text import FIRST_WORD, PAD_ID, Vocabulary
 
 log = logging.getLogger(__name__)
