@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,29 @@ def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tm
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def whole_folder(folder: Path, marker: str, build: Callable[[Path], object]) -> bool:
+    """Make a cache folder that appears whole or not at all: build(tmp) fills a temporary folder beside it, which is
+    then renamed into place, unless folder/marker exists already. A file lock makes concurrent callers build it once,
+    and a temporary folder a killed builder left is removed under it. True when this call built the folder."""
+    from filelock import FileLock
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if (folder / marker).exists():
+            return False
+        for stale in folder.parent.glob(f".{folder.name}.*.part"):  # left by a killed builder; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = folder.parent / f".{folder.name}.{os.getpid()}.part"
+        tmp.mkdir()
+        try:
+            build(tmp)
+            os.replace(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return True
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -23,6 +21,7 @@ from omegaconf import DictConfig
 
 from embedlab.core.config import CONFIG_DIR, plain
 from embedlab.core.errors import EmbedlabError, print_error
+from embedlab.core.jsonio import whole_folder
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
 from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, tokenized_corpus
@@ -247,26 +246,11 @@ def ensure_pretrained(
 ) -> Pretrained:
     """The cached model for these settings, training it first if needed; concurrent callers train it once.
     task_text: the run's tokenized training split, for a corpus with task_train."""
-    from filelock import FileLock
-
     _check(pretrain_cfg)
     corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir, task_text)
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
-    root = folder.parent
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / REPORT_FILE).exists():
-            for stale in root.glob(f".{folder.name}.*.part"):  # left by a killed trainer; we hold the lock
-                shutil.rmtree(stale, ignore_errors=True)
-            tmp = root / f".{folder.name}.{os.getpid()}.part"
-            tmp.mkdir()
-            try:
-                _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)
-                os.replace(tmp, folder)  # the entry appears whole or not at all
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            log.info("pretrained %s from cache %s", pretrain_cfg["algorithm"], folder.name)
+    if not whole_folder(folder, REPORT_FILE, lambda tmp: _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)):
+        log.info("pretrained %s from cache %s", pretrain_cfg["algorithm"], folder.name)
     return _pretrained(folder, pretrain_cfg["algorithm"])
 
 

@@ -22,7 +22,6 @@ import importlib.util
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.jsonio import atomic_write, write_json
+from embedlab.core.jsonio import atomic_write, whole_folder, write_json
 from embedlab.core.resources import peak_memory_mb
 
 log = logging.getLogger(__name__)
@@ -115,23 +114,9 @@ def ensure_distilled(encoder: Path, words: Sequence[str], pca_dims: int, cache_d
     """The cached distillation for (encoder, vocabulary, options), made first if needed; concurrent callers make it
     once. The folder appears whole or not at all."""
     require("embedding=distilled", ("model2vec", "torch", "transformers"))
-    from filelock import FileLock
-
     folder = distilled_folder(encoder, words, pca_dims, cache_dir)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if (folder / REPORT_FILE).exists():
-            log.info("distilled vectors from cache %s", folder.name)
-            return folder
-        for stale in folder.parent.glob(f".{folder.name}.*.part"):  # left by a killed run; we hold the lock
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = folder.parent / f".{folder.name}.{os.getpid()}.part"
-        tmp.mkdir()
-        try:
-            _distill_into(tmp, encoder, words, pca_dims)
-            os.replace(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    if not whole_folder(folder, REPORT_FILE, lambda tmp: _distill_into(tmp, encoder, words, pca_dims)):
+        log.info("distilled vectors from cache %s", folder.name)
     return folder
 
 
