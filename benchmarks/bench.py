@@ -291,18 +291,17 @@ def bench_fasttext(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 def bench_pretrain(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    from omegaconf import OmegaConf
     from pretrain_overhead import direct_fasttext, direct_word2vec
 
-    from embedlab.core.config import compose
+    from embedlab.core.config import compose, typed
     from embedlab.data.text import Tokenizer
     from embedlab.vectors.corpora import tokenized_corpus
     from embedlab.vectors.pretrain import ensure_pretrained
 
     cfg = compose(["corpus=imdb_unsup"])
-    corpus_cfg = OmegaConf.to_container(cfg.corpus, resolve=True)
+    corpus_cfg = typed(cfg.corpus)
     data_dir, cache_dir = Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
-    full = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+    full = tokenized_corpus(corpus_cfg, Tokenizer.like(corpus_cfg.tokenizer), data_dir, cache_dir)
     subset = tmp / "corpus_subset.txt"  # the first documents of the tokenized corpus: same text, shorter runs
     with open(full.path) as source, open(subset, "w") as target:
         for i, line in enumerate(source):
@@ -325,9 +324,8 @@ def bench_pretrain(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     f"paths.cache_dir={tmp / 'pretrain-cache'}",
                 ]
             )
-            c = OmegaConf.to_container(run_cfg.corpus, resolve=True)
-            p = OmegaConf.to_container(run_cfg.pretrain, resolve=True)
-            corpus = tokenized_corpus(c, Tokenizer(**c["tokenizer"]), data_dir, tmp / "pretrain-cache")
+            c, p = typed(run_cfg.corpus), typed(run_cfg.pretrain)
+            corpus = tokenized_corpus(c, Tokenizer.like(c.tokenizer), data_dir, tmp / "pretrain-cache")
             tokens = corpus.tokens
             harness.append(
                 corpus.tokens / ensure_pretrained(c, p, data_dir, tmp / "pretrain-cache").report["train_seconds"]
@@ -617,14 +615,14 @@ def bench_scaling(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 DISTILL_CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from embedlab.core.config import compose, plain
+from embedlab.core.config import compose, typed
 from embedlab.data.prepared import prepare_task
 from embedlab.vectors.embeddings import distilled_source
 cfg = compose(["task=sst2", "embedding=distilled", "task.vocab.eval_words=true"])
 cache = Path(sys.argv[1])
-task = prepare_task(plain(cfg.task), Path(cfg.paths.data_dir), cache, 1)
+task = prepare_task(typed(cfg.task), Path(cfg.paths.data_dir), cache, 1)
 started = time.perf_counter()
-source, report = distilled_source(plain(cfg.embedding), task.vocab, cache)
+source, report = distilled_source(typed(cfg.embedding), task.vocab, cache)
 print(json.dumps({"seconds": time.perf_counter() - started, "vocab": len(task.vocab), **report}))
 """
 

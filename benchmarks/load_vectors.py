@@ -49,17 +49,15 @@ def measure(mode: str, vectors: Path, vocab_file: Path, cache_dir: Path) -> dict
 
 def task_data(task: str, seed: int = 0) -> tuple:
     """A task's prepared splits and its tokenizer, as a run of that task with this seed gets them."""
-    from omegaconf import OmegaConf
-
-    from embedlab.core.config import compose
+    from embedlab.core.config import compose, typed
     from embedlab.data.datasets import load_raw
     from embedlab.data.splits import prepare
     from embedlab.data.text import Tokenizer
 
     cfg = compose([f"task={task}"])
-    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
+    task_cfg = typed(cfg.task)
     data = prepare(load_raw(task_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)), task_cfg, seed)
-    return data, Tokenizer(**task_cfg["tokenizer"])
+    return data, Tokenizer.like(task_cfg.tokenizer)
 
 
 def task_vocabulary(task: str) -> list[str]:

@@ -11,51 +11,50 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
-
-from embedlab.core.config import compose
+from embedlab.core.config import compose, typed
 from embedlab.data.text import Tokenizer
 from embedlab.vectors.corpora import tokenized_corpus
 from embedlab.vectors.pretrain import ensure_pretrained
 
 
-def direct_word2vec(path: Path, p: dict) -> float:
+def direct_word2vec(path: Path, p: Any) -> float:
     from gensim.models import Word2Vec
 
     started = time.perf_counter()
     Word2Vec(
         corpus_file=str(path),
-        vector_size=p["dim"],
-        window=p["window"],
-        min_count=p["min_count"],
-        epochs=p["epochs"],
-        workers=p["workers"],
-        seed=p["seed"],
-        sg=int(p["architecture"] == "skipgram"),
-        negative=p["negative"],
-        sample=p["sample"],
+        vector_size=p.dim,
+        window=p.window,
+        min_count=p.min_count,
+        epochs=p.epochs,
+        workers=p.workers,
+        seed=p.seed,
+        sg=int(p.architecture == "skipgram"),
+        negative=p.negative,
+        sample=p.sample,
     )
     return time.perf_counter() - started
 
 
-def direct_fasttext(path: Path, p: dict) -> float:
+def direct_fasttext(path: Path, p: Any) -> float:
     import fasttext
 
     started = time.perf_counter()
     fasttext.train_unsupervised(
         input=str(path),
-        model=p["architecture"],
-        dim=p["dim"],
-        ws=p["window"],
-        minCount=p["min_count"],
-        epoch=p["epochs"],
-        thread=p["workers"],
-        minn=p["minn"],
-        maxn=p["maxn"],
-        neg=p["negative"],
-        t=p["sample"],
-        lr=p["learning_rate"],
+        model=str(p.architecture),
+        dim=p.dim,
+        ws=p.window,
+        minCount=p.min_count,
+        epoch=p.epochs,
+        thread=p.workers,
+        minn=p.minn,
+        maxn=p.maxn,
+        neg=p.negative,
+        t=p.sample,
+        lr=p.learning_rate,
         verbose=0,
     )
     return time.perf_counter() - started
@@ -78,10 +77,9 @@ def main() -> None:
                 f"pretrain.seed={int(time.time())}",
             ]
         )  # a fresh cache key: the harness really trains
-        corpus_cfg = OmegaConf.to_container(cfg.corpus, resolve=True)
-        params = OmegaConf.to_container(cfg.pretrain, resolve=True)
+        corpus_cfg, params = typed(cfg.corpus), typed(cfg.pretrain)
         data_dir, cache_dir = Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
-        corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir)
+        corpus = tokenized_corpus(corpus_cfg, Tokenizer.like(corpus_cfg.tokenizer), data_dir, cache_dir)
         harness = ensure_pretrained(corpus_cfg, params, data_dir, cache_dir).report["train_seconds"]
         direct = (direct_word2vec if algorithm == "word2vec" else direct_fasttext)(corpus.path, params)
         words = corpus.tokens * args.epochs

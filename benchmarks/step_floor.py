@@ -12,12 +12,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from embedlab.core.schema import Avg
 from embedlab.training.models import build_model
 from embedlab.training.optimizers import make_optimizer
 from embedlab.vectors.embeddings import EmbeddingInit
 
 VOCAB, BATCH, LENGTH, STEPS = 14_830, 50, 20, 139
-AVG = {"name": "avg", "dropout": 0.5, "max_norm": None}
+AVG = Avg(name="avg", dropout=0.5)
 
 
 def seconds_per_epoch(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> float:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
 from embedlab.analysis.learned import class_indicative_words, drift, log_odds, mean_pair_cosine
-from embedlab.core.schema import Projection
+from embedlab.core.schema import Corpus, Projection
 from embedlab.data.text import Vocabulary
 
 
 def projection_cfg(**values):
-    """analysis.projection as composition gives it: the schema's defaults with these values."""
-    return dataclasses.asdict(Projection(**values))
+    """analysis.projection as the stage gets it: the schema's dataclass with these values."""
+    return Projection(**values)
 
 
 def space(vectors: dict[str, list[float]]) -> KeyedVectors:
@@ -342,8 +340,7 @@ def test_references_on_disk_are_loaded_and_absent_ones_reported(tmp_path, rng):
     (tmp_path / "glove" / "glove.6B.50d.txt").write_text(
         "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in rows.items())
     )
-    corpus = {"name": "imdb_unsup", "kind": "imdb_unsup", "archive": "imdb/aclImdb_v1.tar.gz", "tokenizer": {}}
-    corpus["task_train"] = False
+    corpus = Corpus(name="imdb_unsup", kind="imdb_unsup", archive="imdb/aclImdb_v1.tar.gz")
     spaces, origin = load_references(
         ["glove6b", "word2vec"], vocab, tmp_path, tmp_path / "cache", corpus, None, glove6b_dim=50
     )

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import FastTextModel, TfidfLr
 from embedlab.data.datasets import load_sst2_phrases
 from embedlab.data.text import unseen_bucket, unseen_counts
 from embedlab.studies.results import unseen_table
@@ -36,7 +37,7 @@ def test_majority_predicts_the_most_frequent_training_class():
 
 def test_tfidf_lr_separates_a_separable_task_and_picks_c_on_dev():
     train, dev, test = separable(200, 0), separable(50, 1), separable(100, 2)
-    cfg = {"ngrams": [1, 2], "min_df": 1, "C": [0.01, 10.0]}
+    cfg = TfidfLr(name="tfidf_lr", ngrams=[1, 2], min_df=1, C=[0.01, 10.0])
     probs, info = tfidf_lr(train, dev, test[0], 2, cfg, seed=0)
     assert (probs.argmax(1) == test[1]).mean() == 1.0
     assert info["C"] == 10.0 and info["dev_accuracy_best"] == 1.0
@@ -45,7 +46,7 @@ def test_tfidf_lr_separates_a_separable_task_and_picks_c_on_dev():
 
 def test_fasttext_supervised_learns_a_separable_task_with_and_without_vectors():
     train, test = separable(300, 0), separable(100, 2)
-    cfg = {"epochs": 25, "learning_rate": 0.5, "word_ngrams": 2, "dim": 10}
+    cfg = FastTextModel(name="fasttext", epochs=25, learning_rate=0.5, word_ngrams=2, dim=10)
     probs, _ = fasttext_supervised(train, test[0], 2, cfg, seed=1, vectors=None)
     assert (probs.argmax(1) == test[1]).mean() >= 0.95
     vectors = {w: np.full(4, 0.1 if w in POSITIVE else -0.1, np.float32) for w in POSITIVE + NEGATIVE}

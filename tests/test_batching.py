@@ -127,8 +127,6 @@ def test_dense_optimizer_is_kept_unless_sparse_updates_is_asked_for():
 @pytest.mark.parametrize("optimizer", ["adadelta", "adam"])
 def test_a_run_traces_its_training_step_once(optimizer):
     """Variables made before fit: Keras traced train_step twice per run (its first trace created them)."""
-    import dataclasses
-
     from embedlab.core.schema import Trainer
     from embedlab.training.train import train
 
@@ -144,6 +142,6 @@ def test_a_run_traces_its_training_step_once(optimizer):
         return step(data)
 
     model.train_step = counted
-    cfg = dataclasses.asdict(Trainer(optimizer=optimizer, epochs=3, patience=None, steps_per_execution=5))
+    cfg = Trainer(optimizer=optimizer, epochs=3, patience=None, steps_per_execution=5)
     result = train(model, {"train": (x, y), "dev": (x[:40], y[:40])}, cfg, seed=0, min_len=min_length(model_cfg("cnn")))
     assert result.epochs_run == 3 and calls["train"] == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import io
 import json
@@ -21,10 +20,8 @@ from embedlab.data.splits import Split, prepare, stratified_order, subsample
 
 
 def task_cfg(**overrides):
-    """A task config as composition gives it: the schema's defaults (TableTask: every key a loader may read)."""
-    cfg = dataclasses.asdict(TableTask(name="t", loader="table", dev_fraction=0.2, test_fraction=0.2))
-    cfg.update(overrides)
-    return cfg
+    """A task config as the stage gets it: the schema's dataclass (TableTask: every key a loader may read)."""
+    return TableTask(**{"name": "t", "loader": "table", "dev_fraction": 0.2, "test_fraction": 0.2, **overrides})
 
 
 def write_kim(path: Path, rows: list[tuple[str, str]]) -> None:
@@ -129,8 +126,9 @@ def test_table_formats_with_configured_columns(tmp_path, suffix):
 
 def table_task(tmp_path, frame, **overrides):
     frame.to_csv(tmp_path / "mine.csv", index=False)
-    cfg = task_cfg(loader="table", train_path=str(tmp_path / "mine.csv"), text_column="text", label_column="label")
-    cfg.update(overrides)
+    cfg = task_cfg(
+        loader="table", train_path=str(tmp_path / "mine.csv"), text_column="text", label_column="label", **overrides
+    )
     return lambda: prepare(load_raw(cfg, tmp_path, tmp_path), cfg, seed=0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.core.config import compose
+from embedlab.core.config import compose, typed
 from embedlab.core.errors import EmbedlabError
 from embedlab.training.models import EMBEDDING_LAYER, STATIC_LAYER, build_model, embedding_matrix
 from embedlab.training.train import seed_everything
@@ -15,13 +15,9 @@ VOCAB, DIM, LEN = 30, 8, 12
 
 
 def model_cfg(name: str, **overrides):
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_container(compose([f"model={name}"]).model)
-    cfg.update(overrides)
-    if name == "cnn":
-        cfg["filters"] = 4
-    return cfg
+    """The shipped model option as the stage gets it (its schema's dataclass), a CNN with 4 filters per width."""
+    narrow = ["model.filters=4"] if name == "cnn" else []
+    return typed(compose([f"model={name}", *narrow, *(f"model.{k}={v}" for k, v in overrides.items())]).model)
 
 
 def pretrained(mode: str, train_missing: bool = False) -> EmbeddingInit:

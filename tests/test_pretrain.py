@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -12,19 +13,20 @@ from pathlib import Path
 
 import pytest
 from gensim.models import KeyedVectors
-from omegaconf import OmegaConf
 
 import embedlab.vectors.pretrain as pretrain
 from conftest import run_cli
-from embedlab.core.config import compose
+from embedlab.core.config import compose, typed
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import Tokenizer
 from embedlab.data.text import Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
 
 
-def settings(algorithm: str, *overrides: str, corpus: str = "smoke") -> tuple[dict, dict]:
+def settings(algorithm: str, *overrides: str, corpus: str = "smoke") -> tuple:
+    """(corpus, pretrain) as the stage gets them: the schema's dataclasses."""
     cfg = compose([f"pretrain={algorithm}", f"corpus={corpus}", *overrides])
-    return OmegaConf.to_container(cfg.corpus, resolve=True), OmegaConf.to_container(cfg.pretrain, resolve=True)
+    return typed(cfg.corpus), typed(cfg.pretrain)
 
 
 FAST = ("pretrain.epochs=2", "pretrain.dim=20")
@@ -63,10 +65,10 @@ def test_second_request_reads_the_cache(tmp_path, monkeypatch):
     assert pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path).folder == first.folder
 
 
-def key_for(tmp_path: Path, *overrides: str, algorithm: str = "word2vec", corpus_cfg: dict | None = None) -> str:
+def key_for(tmp_path: Path, *overrides: str, algorithm: str = "word2vec", corpus_cfg=None) -> str:
     corpus, params = settings(algorithm, *overrides)
     corpus = corpus_cfg or corpus
-    tokenized = pretrain.tokenized_corpus(corpus, pretrain.Tokenizer(**corpus["tokenizer"]), tmp_path, tmp_path)
+    tokenized = pretrain.tokenized_corpus(corpus, pretrain.Tokenizer.like(corpus.tokenizer), tmp_path, tmp_path)
     return pretrain.model_key(tokenized, params)
 
 
@@ -87,8 +89,8 @@ def test_the_key_changes_with_every_parameter_and_the_corpus_only(tmp_path):
     assert len({base, *(key_for(tmp_path, o) for o in changed)}) == len(changed) + 1
     assert key_for(tmp_path, algorithm="glove") != base
     corpus = settings("word2vec")[0]
-    assert key_for(tmp_path, corpus_cfg={**corpus, "files": ["lee_background.cor"]}) != base
-    assert key_for(tmp_path, corpus_cfg={**corpus, "tokenizer": {"lowercase": False, "style": "simple"}}) != base
+    assert key_for(tmp_path, corpus_cfg=dataclasses.replace(corpus, files=["lee_background.cor"])) != base
+    assert key_for(tmp_path, corpus_cfg=dataclasses.replace(corpus, tokenizer=Tokenizer(lowercase=False))) != base
 
 
 def _request(cache: str, marker: str) -> None:
@@ -255,7 +257,7 @@ def test_a_run_pretrains_on_the_corpus_and_its_own_training_split(isolated_env, 
 
 def test_a_half_written_counts_file_means_the_corpus_is_tokenized_again(tmp_path, caplog):
     corpus, _ = settings("word2vec", *FAST)
-    tokenizer = pretrain.Tokenizer(**corpus["tokenizer"])
+    tokenizer = pretrain.Tokenizer.like(corpus.tokenizer)
     first = pretrain.tokenized_corpus(corpus, tokenizer, tmp_path, tmp_path)
     counts = first.path.with_suffix(".count")
     assert counts.read_text() == f"{first.documents} {first.tokens}\n"

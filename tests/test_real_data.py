@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from conftest import run_cli
-from embedlab.core.config import compose
+from embedlab.core.config import compose, typed
 from embedlab.data.datasets import load_raw
 from embedlab.data.splits import prepare
 from embedlab.data.text import Tokenizer, Vocabulary
@@ -34,7 +33,7 @@ SIZES = {
 
 
 def load(task: str, data_dir: Path, cache_dir: Path, *overrides: str):
-    cfg = OmegaConf.to_container(compose([f"task={task}", *overrides]).task, resolve=True)
+    cfg = typed(compose([f"task={task}", *overrides]).task)
     return prepare(load_raw(cfg, data_dir, cache_dir), cfg, seed=0), cfg
 
 
@@ -46,7 +45,7 @@ def test_published_files_load_with_the_expected_sizes(task, data_dir, tmp_path):
 
 
 def test_mr_has_5331_sentences_per_class_despite_nel_bytes(data_dir, tmp_path):
-    cfg = OmegaConf.to_container(compose(["task=mr"]).task, resolve=True)
+    cfg = typed(compose(["task=mr"]).task)
     texts, labels = load_raw(cfg, data_dir, tmp_path).splits["all"]
     assert len(texts) == 10662 and labels.count("1") == 5331
 
@@ -61,7 +60,7 @@ def test_train_size_gives_nested_stratified_samples_of_sst2(data_dir, tmp_path):
 
 def test_glove_mirror_is_found_and_loads_restricted_then_cached(data_dir, tmp_path):
     data, cfg = load("sst2", data_dir, tmp_path)
-    tokenizer = Tokenizer(**cfg["tokenizer"])
+    tokenizer = Tokenizer.like(cfg.tokenizer)
     vocab = Vocabulary.build(tokenizer(t) for t in data.train.texts)
     source = glove6b_source(data_dir, 100)
     first = load_pretrained(source, vocab, "glove", 100, tmp_path)
@@ -127,7 +126,7 @@ def test_sst2_phrases_trains_on_no_dev_or_test_sentence(data_dir, tmp_path):
 def test_cr_seeds_1_to_10_are_a_10_fold_cross_validation(data_dir, tmp_path):
     tested = []
     for seed in range(1, 11):
-        cfg = OmegaConf.to_container(compose(["task=cr"]).task, resolve=True)
+        cfg = typed(compose(["task=cr"]).task)
         data = prepare(load_raw(cfg, data_dir, tmp_path), cfg, seed=seed)
         assert abs(len(data.test) - 377) <= 1 and len(data.train) + len(data.dev) + len(data.test) == 3771
         tested += data.test.texts

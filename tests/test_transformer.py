@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.core.schema import SentenceEncoder
 from embedlab.training.baselines import sentence_encoder
 from embedlab.vectors import transformer
 from embedlab.vectors.transformer import (
@@ -122,12 +123,12 @@ def test_sentence_encoder_baseline_beats_majority_and_caches_its_embeddings(tiny
         return [" ".join(t) for t in split[0]], split[1]
 
     train, dev, test = texts(separable(200, 0)), texts(separable(60, 1)), texts(separable(100, 2))
-    cfg = {"encoder": str(tiny_encoder), "C": [0.1, 10.0, 100.0], "batch_size": 16}
+    cfg = SentenceEncoder(name="sentence_encoder", encoder=str(tiny_encoder), C=[0.1, 10.0, 100.0], batch_size=16)
     probs, info = sentence_encoder(train, dev, test[0], 2, cfg, 0, tmp_path)
     accuracy = float((probs.argmax(1) == test[1]).mean())
     majority = max(np.mean(test[1]), 1 - np.mean(test[1]))
     assert accuracy > majority + 0.2, (accuracy, majority)
-    assert info["C"] in cfg["C"] and info["dim"] == 32
+    assert info["C"] in cfg.C and info["dim"] == 32
     assert len(list((tmp_path / "encoded").glob("*.npy"))) == 3  # train, dev, test
     again, _ = sentence_encoder(train, dev, test[0], 2, cfg, 0, tmp_path)
     np.testing.assert_array_equal(probs, again)

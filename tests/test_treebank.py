@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
-from embedlab.core.config import compose
+from embedlab.core.config import compose, typed
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.datasets import load_raw
 from embedlab.data.treebank import Phrase, parse_tree, read_trees, root_sentences, training_phrases
@@ -63,7 +62,7 @@ def test_the_real_training_trees_hold_kims_phrases(data_dir):
 
 
 def raw(task: str, data_dir: Path):
-    return load_raw(OmegaConf.to_container(compose([f"task={task}"]).task, resolve=True), data_dir, data_dir)
+    return load_raw(typed(compose([f"task={task}"]).task), data_dir, data_dir)
 
 
 def key(text: str) -> str:

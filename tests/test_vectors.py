@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import shutil
 import time
@@ -24,8 +23,8 @@ WORDS = ["alps", "himalaya", "good", "bad", "café"]
 
 
 def embedding_cfg(**values):
-    """An embedding config as composition gives it: the schema's defaults with these values."""
-    return dataclasses.asdict(Embedding(**values))
+    """An embedding config as the stage gets it: the schema's dataclass with these values."""
+    return Embedding(**values)
 
 
 @pytest.fixture

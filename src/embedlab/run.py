@@ -18,7 +18,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
-from embedlab.core.config import CONFIG_DIR, export_locations, plain
+from embedlab.core.config import CONFIG_DIR, export_locations, plain, typed
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.overrides import composition_problem, unknown_choice
@@ -72,7 +72,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from embedlab.training.baselines import BASELINES  # so a typo still fails in a second (core.overrides)
 
     started = time.perf_counter()
-    task = prepare_task(plain(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
+    task = prepare_task(typed(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
     emb = build_embedding(cfg, task, out_dir)
     described = describe(cfg, task, emb)
     fit = fit_baseline if cfg.model.name in BASELINES else fit_neural
@@ -85,12 +85,12 @@ def build_embedding(cfg: DictConfig, task: Any, out_dir: Path) -> Any:
     """The embedding's initial table for the task's vocabulary (pretrained vectors trained first if needed)."""
     from embedlab.vectors.embeddings import prepare_embedding
 
-    emb_cfg = plain(cfg.embedding)
+    emb_cfg = typed(cfg.embedding)
     pretraining = None
-    if emb_cfg["source"] == "pretrained":  # the training split for corpus.task_train, never dev or test
-        pretraining = (plain(cfg.corpus), plain(cfg.pretrain), task.tokens["train"])
+    if emb_cfg.source == "pretrained":  # the training split for corpus.task_train, never dev or test
+        pretraining = (typed(cfg.corpus), typed(cfg.pretrain), task.tokens["train"])
     seed, data_dir, cache_dir = int(cfg.seed), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir)
-    emb = prepare_embedding(emb_cfg, task.vocab, data_dir, cache_dir, seed, pretraining)  # type: ignore[arg-type]
+    emb = prepare_embedding(emb_cfg, task.vocab, data_dir, cache_dir, seed, pretraining)
     if "pretrain" in emb.info:
         write_json(RunDir(out_dir).pretrain, emb.info["pretrain"])
     return emb
@@ -123,7 +123,7 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
     unseen = None if trial else task.unseen()
     started_training = time.perf_counter()
     scored = "dev" if trial else "test"
-    probs, info = baseline(plain(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir, scored=scored)
+    probs, info = baseline(typed(cfg.model), task.tokens, data, emb, task.vocab, seed, cache_dir, scored=scored)
     timing = {
         "train_seconds": round(time.perf_counter() - started_training, 3),
         "prepare_seconds": round(started_training - started, 3),
@@ -144,14 +144,14 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
     from embedlab.training.train import evaluate, seed_everything, train
 
-    seed, data, model_cfg = int(cfg.seed), task.data, plain(cfg.model)
+    seed, data, model_cfg = int(cfg.seed), task.data, typed(cfg.model)
     seed_everything(seed, cfg.trainer.threads)
     model = build_model(model_cfg, emb, len(task.vocab), len(data.classes), seed)
     initial = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
     prep_seconds = time.perf_counter() - started
     log_dir = out_dir / "tensorboard" if cfg.tracking.tensorboard else None
     min_len, batch = min_length(model_cfg), int(cfg.trainer.batch_size) * 4
-    result = train(model, task.arrays, plain(cfg.trainer), seed, log_dir, min_len)
+    result = train(model, task.arrays, typed(cfg.trainer), seed, log_dir, min_len)
     tuning = cfg.trial is not None  # a tuning trial is selected on dev: the test split is never scored
     metrics, probs = ({}, None) if tuning else evaluate(model, *task.arrays["test"], len(data.classes), batch, min_len)
     trained = embedding_matrix(model.get_layer(EMBEDDING_LAYER))
@@ -162,7 +162,8 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     if not tuning:
         write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
-        save_classifier(out_dir, model, task.vocab, plain(cfg.task), data.classes, task.max_len, min_len, batch)
+        tokenizer = typed(cfg.task.tokenizer)
+        save_classifier(out_dir, model, task.vocab, tokenizer, data.classes, task.max_len, min_len, batch)
     for name, matrix in ((INITIAL, initial), (TRAINED, trained)):  # training-split counts kept in the file's order
         Space.full(name, matrix).keyed(task.vocab, True).save_word2vec_format(str(run.space(name)), binary=True)
     analysis: dict[str, Any] = {}
@@ -209,7 +210,7 @@ def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -
 
 
 def baseline(
-    model_cfg: dict[str, Any],
+    model_cfg: Any,
     tokens: dict[str, list[list[str]]],
     data: Any,
     emb: Any,
@@ -224,11 +225,11 @@ def baseline(
 
     n_classes = len(data.classes)
     train = (tokens["train"], data.train.labels)
-    if model_cfg["name"] == "majority":
+    if model_cfg.name == "majority":
         return majority(train, len(tokens[scored]), n_classes)
-    if model_cfg["name"] == "tfidf_lr":
+    if model_cfg.name == "tfidf_lr":
         return tfidf_lr(train, (tokens["dev"], data.dev.labels), tokens[scored], n_classes, model_cfg, seed)
-    if model_cfg["name"] == "sentence_encoder":  # raw texts: the encoder tokenizes them itself
+    if model_cfg.name == "sentence_encoder":  # raw texts: the encoder tokenizes them itself
         texts = (data.train.texts, data.train.labels), (data.dev.texts, data.dev.labels)
         return sentence_encoder(*texts, getattr(data, scored).texts, n_classes, model_cfg, seed, cache_dir)
     vectors = None
@@ -245,29 +246,29 @@ def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trai
     from embedlab.analysis.projection import sample_sentences
     from embedlab.vectors.references import load_references
 
-    acfg = plain(cfg.analysis)
+    acfg = typed(cfg.analysis)
     started = time.perf_counter()
-    pretrain = plain(cfg.pretrain) if cfg.embedding.source == "pretrained" else None
+    pretrain = typed(cfg.pretrain) if cfg.embedding.source == "pretrained" else None
     references, origin = load_references(
-        list(acfg["references"]),
+        acfg.references,
         task.vocab,
         Path(cfg.paths.data_dir),
         Path(cfg.paths.cache_dir),
-        plain(cfg.corpus),  # type: ignore[arg-type]
-        pretrain,  # type: ignore[arg-type]
-        int(acfg["glove6b_dim"]),
+        typed(cfg.corpus),
+        pretrain,
+        acfg.glove6b_dim,
         task.tokens["train"],  # a corpus with task_train is this training split's
     )
     loading = time.perf_counter() - started
     spaces = [Space.full(TRAINED, trained), Space.full(INITIAL, initial), *references]
     examples = list(cfg.task.example_sentences)
-    projection = acfg["projection"]
+    projection = acfg.projection
     encoded = task.vocab.encode([task.tokenizer(t) for t in examples], task.max_len) if examples else None
     sample = sample_sentences(
         *task.arrays["test"],
         list(task.data.classes),
-        int(projection["sentences"]),
-        int(projection["seed"]),
+        projection.sentences,
+        projection.seed,
         examples,
         encoded,
     )

@@ -22,8 +22,9 @@ from embedlab.core.rundir import RunDir
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
     from embedlab.analysis.projection import SentenceSample
+    from embedlab.core.schema import Analysis
 
 FREQUENCY_BUCKETS = ((0, 0, "0"), (1, 4, "1-4"), (5, 49, "5-49"), (50, None, "50+"))
 
@@ -165,13 +166,13 @@ def class_axis_r2(
     return scores, len(index)
 
 
-def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: dict[str, Any], cache_dir: Path | None = None) -> pd.DataFrame:
+def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: Analysis, cache_dir: Path | None = None) -> pd.DataFrame:
     """Intrinsic scores per space, memoised by the space's content (a reference repeats in every run of a task)."""
     from embedlab.core import memo
     from embedlab.vectors.intrinsic import intrinsic_scores
 
-    restrict = int(cfg["analogy_restrict"])
-    pairs, analogies = cfg["pair_sets"], cfg["analogy_sets"]
+    restrict = cfg.analogy_restrict
+    pairs, analogies = cfg.pair_sets, cfg.analogy_sets
     rows = []
     for name, kv in kvs.items():
         digest = memo.key(kv.vectors, "\n".join(kv.index_to_key), restrict, pairs, analogies)
@@ -209,25 +210,25 @@ class Laps:
 
 
 def choose_probes(
-    odds: pd.DataFrame, vocab: Vocabulary, cfg: dict[str, Any], task_probes: Sequence[str]
+    odds: pd.DataFrame, vocab: Vocabulary, cfg: Analysis, task_probes: Sequence[str]
 ) -> tuple[list[str], list[str]]:
     """The words whose neighbours the run reports: the task's probes, the most frequent training words, the most
     class-indicative ones and words training never saw; returns (class-indicative words, all probes)."""
     from embedlab.analysis.neighbours import frequent_words, unseen_words
 
-    indicative = class_indicative_words(odds, int(cfg["indicative_probes"]), int(cfg["indicative_min_count"]), vocab)
-    unseen = unseen_words(vocab, int(cfg["unseen_probes"]))
-    frequent = frequent_words(vocab, int(cfg["frequent_probes"]))
+    indicative = class_indicative_words(odds, cfg.indicative_probes, cfg.indicative_min_count, vocab)
+    unseen = unseen_words(vocab, cfg.unseen_probes)
+    frequent = frequent_words(vocab, cfg.frequent_probes)
     return indicative, list(dict.fromkeys([*task_probes, *frequent, *indicative, *unseen]))
 
 
-def space_scores(kvs: dict[str, Any], cfg: dict[str, Any], cache_dir: Path | None) -> pd.DataFrame:
+def space_scores(kvs: dict[str, Any], cfg: Analysis, cache_dir: Path | None) -> pd.DataFrame:
     """Per space: intrinsic scores (when on) and the mean cosine of the antonym and synonym pairs it holds."""
     per_space = pd.DataFrame({"space": list(kvs)})
-    if cfg["intrinsic"]:
+    if cfg.intrinsic:
         per_space = per_space.merge(intrinsic_table(kvs, cfg, cache_dir), on="space")
     for kind in ("antonyms", "synonyms"):
-        pairs = [tuple(p) for p in cfg[kind]]
+        pairs = [tuple(p) for p in getattr(cfg, kind)]
         found = [mean_pair_cosine(kvs[name], pairs) for name in kvs]  # type: ignore[arg-type]
         per_space[f"{kind[:-1]}_cosine"] = [value for value, _ in found]
         per_space[f"{kind[:-1]}_pairs_found"] = [n for _, n in found]
@@ -294,7 +295,7 @@ def analyse_run(
     spaces: Sequence[Space],
     train_tokens: Sequence[Sequence[str]],
     train_labels: np.ndarray,
-    cfg: dict[str, Any],
+    cfg: Analysis,
     task_probes: Sequence[str] = (),
     title: str = "",
     sentences: SentenceSample | None = None,
@@ -310,13 +311,13 @@ def analyse_run(
     # The projection figure needs only the spaces and sentences: it is drawn in a worker thread while the rest
     # is measured (t-SNE's gradient keeps one core busy; on SST-2 this takes ~1 s off a ~4 s analysis).
     projecting = None
-    if sentences is not None and cfg["projection"]["sentences"]:
+    if sentences is not None and cfg.projection.sentences:
         from concurrent.futures import ThreadPoolExecutor
 
         from embedlab.analysis.projection import write_projections
 
         pool = ThreadPoolExecutor(max_workers=1)
-        projecting = pool.submit(write_projections, out_dir, spaces, sentences, cfg["projection"], title, cache_dir)
+        projecting = pool.submit(write_projections, out_dir, spaces, sentences, cfg.projection, title, cache_dir)
         pool.shutdown(wait=False)
 
     try:
@@ -327,29 +328,29 @@ def analyse_run(
 
         odds = log_odds(train_tokens, train_labels, vocab)
         odds.to_csv(out_dir / "log_odds.csv", index=False)
-        axis, axis_words = class_axis_r2(spaces, odds, vocab, int(cfg["class_axis_min_count"]), cache_dir=cache_dir)
+        axis, axis_words = class_axis_r2(spaces, odds, vocab, cfg.class_axis_min_count, cache_dir=cache_dir)
         per_space["class_axis_r2"] = per_space["space"].map(axis)
         per_space["class_axis_words"] = axis_words
         lap("polarity")
 
         moved = drift(by_name[INITIAL].matrix, by_name[TRAINED].matrix, vocab, vocab.counts)
         moved.by_bucket.to_csv(RunDir(out_dir).drift, index=False)
-        moved.movers(int(cfg["movers"])).to_csv(out_dir / "drift_top_movers.csv", index=False)
+        moved.movers(cfg.movers).to_csv(out_dir / "drift_top_movers.csv", index=False)
         lap("drift")
 
         indicative, probes = choose_probes(odds, vocab, cfg, task_probes)
-        k = int(cfg["neighbours_k"])
+        k = cfg.neighbours_k
         overlap = write_neighbour_report(out_dir, kvs, probes, k, title)
         lap("neighbours")
 
-        if int(cfg["projector_words"]) > 0:
+        if cfg.projector_words > 0:
             from embedlab.analysis.projector import export_projector
 
             export_projector(
                 RunDir(out_dir).projector,
                 vocab,
                 {s.name: s.matrix for s in spaces if s.name in (TRAINED, INITIAL)},
-                int(cfg["projector_words"]),
+                cfg.projector_words,
                 odds,
             )
         lap("projector")

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import RunDir
 from embedlab.data.text import OOV_ID
 from embedlab.vectors.space import INITIAL, RUN_SPACES, TRAINED, Space
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Projection as ProjectionConfig
 
 METHODS = ("pca", "tsne", "umap")
 # t-SNE from a PCA start: on SST-2's 500 sentences KL divergence is 1.399 after 500 iterations and 1.397 after
@@ -204,15 +207,15 @@ def write_projections(
     out_dir: Path,
     spaces: Sequence[Space],
     sample: SentenceSample,
-    cfg: dict[str, Any],
+    cfg: ProjectionConfig,
     title: str,
     cache_dir: Path | None = None,
 ) -> None:
     """sentences.npz (representations per space), projection.png (panel per space) and projection.csv."""
-    iterations = int(cfg["tsne_iterations"])
+    iterations = cfg.tsne_iterations
     if iterations < 250:
         raise EmbedlabError(f"analysis.projection.tsne_iterations: {iterations} is below 250, t-SNE's minimum")
-    methods = available_methods(cfg["methods"])
+    methods = available_methods(cfg.methods)
     reps, example_reps = {}, {}
     for space in spaces:
         own = space.name in RUN_SPACES

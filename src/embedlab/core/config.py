@@ -43,15 +43,16 @@ if not OmegaConf.has_resolver("embedlab_env"):
     OmegaConf.register_new_resolver("embedlab_env", forwarded_environment, use_cache=False)
 
 
-def option_config(group: str, name: str) -> dict[str, Any]:
-    """A shipped option of one group on its own: its schema's defaults with the option file's values.
+def option_config(group: str, name: str) -> Any:
+    """A shipped option of one group on its own, as the stages take it: its schema's dataclass with the option
+    file's values.
 
     Read without Hydra (which may be running this very process), from the schema the file names in its defaults.
     """
     values = OmegaConf.load(CONFIG_DIR / group / f"{name}.yaml")
     bases = [d for d in values.pop("defaults", []) if isinstance(d, str) and d.startswith("base_")]
     node = schema.SCHEMAS[(group, bases[0])] if bases else dict
-    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(node), values))  # type: ignore[return-value]
+    return typed(OmegaConf.merge(OmegaConf.structured(node), values))
 
 
 def compose(overrides: list[str] | None = None, return_hydra_config: bool = False) -> DictConfig:
@@ -62,6 +63,12 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
     export_locations()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=overrides or [], return_hydra_config=return_hydra_config)
+
+
+def typed(node: Any) -> Any:
+    """A composed config node as the schema's dataclass instance (Enum fields as Enums, interpolations resolved):
+    what the stages take. With plain(), the one place a config leaves OmegaConf."""
+    return OmegaConf.to_object(node)
 
 
 def plain(node: Any) -> dict[str, Any]:

@@ -10,12 +10,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
 from embedlab.data.download import ensure
 from embedlab.data.treebank import sst_trees
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import TableTask, Task
 
 log = logging.getLogger(__name__)
 
@@ -299,11 +302,11 @@ def _label_cell(value: Any, path: Path, row: int, column: str) -> str:
     return text
 
 
-def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
+def load_table(task: TableTask, data_dir: Path) -> RawTask:
     """A user's CSV/TSV/JSONL/Parquet file(s) with configurable text and label columns."""
     splits, origin = {}, {}
     for split in ("train", "dev", "test"):
-        value = cfg[f"{split}_path"]
+        value = getattr(task, f"{split}_path")
         if not value:
             continue
         path = Path(value).expanduser()
@@ -311,16 +314,15 @@ def load_table(cfg: dict[str, Any], data_dir: Path) -> RawTask:
             path = Path(data_dir) / path
         if path.is_dir():
             raise EmbedlabError(f"{path} is a folder; set task.{split}_path to a CSV/TSV/JSONL/Parquet file")
-        frame = read_table(path, cfg["format"], cfg["encoding"])
-        for key in ("text_column", "label_column"):
-            if cfg[key] not in frame.columns:
+        frame = read_table(path, task.format, task.encoding)
+        for key, column in (("text_column", task.text_column), ("label_column", task.label_column)):
+            if column not in frame.columns:
                 raise EmbedlabError(
-                    f"{path}: no column {cfg[key]!r} (task.{key}); columns are {list(map(str, frame.columns))}"
+                    f"{path}: no column {column!r} (task.{key}); columns are {list(map(str, frame.columns))}"
                 )
-        texts = frame[cfg["text_column"]].astype(str).tolist()
-        labels = [
-            _label_cell(value, path, row, cfg["label_column"]) for row, value in enumerate(frame[cfg["label_column"]])
-        ]
+        texts = frame[task.text_column].astype(str).tolist()
+        column = frame[task.label_column]
+        labels = [_label_cell(value, path, row, task.label_column) for row, value in enumerate(column)]
         splits[split], origin[split] = (texts, labels), str(path)
     if "train" not in splits:
         raise EmbedlabError("task.train_path is not set; point it at your CSV/TSV/JSONL/Parquet file")
@@ -406,18 +408,18 @@ def load_sst2_phrases(files: dict[str, str], data_dir: Path) -> RawTask:
     return RawTask(splits, origin, notes)
 
 
-Loader = Callable[[dict[str, Any], Path, Path], RawTask]
+Loader = Callable[["Task", Path, Path], RawTask]
 
 LOADERS: dict[str, Loader] = {
-    "kim": lambda cfg, data_dir, cache_dir: load_kim(dict(cfg["files"]), data_dir),
-    "mr": lambda cfg, data_dir, cache_dir: load_mr(dict(cfg["files"]), data_dir),
-    "clickbait": lambda cfg, data_dir, cache_dir: load_clickbait(dict(cfg["files"]), data_dir),
-    "sst2_phrases": lambda cfg, data_dir, cache_dir: load_sst2_phrases(dict(cfg["files"]), data_dir),
-    "sst_trees_fine": lambda cfg, data_dir, cache_dir: RawTask(*sst_trees(dict(cfg["files"]), data_dir, binary=False)),
-    "sst_trees_binary": lambda cfg, data_dir, cache_dir: RawTask(*sst_trees(dict(cfg["files"]), data_dir, binary=True)),
-    "imdb": lambda cfg, data_dir, cache_dir: load_imdb(dict(cfg["files"]), data_dir, cache_dir),
-    "table": lambda cfg, data_dir, cache_dir: load_table(cfg, data_dir),
-    "gensim_polarity": lambda cfg, data_dir, cache_dir: load_gensim_polarity(),
+    "kim": lambda task, data_dir, cache_dir: load_kim(dict(task.files), data_dir),
+    "mr": lambda task, data_dir, cache_dir: load_mr(dict(task.files), data_dir),
+    "clickbait": lambda task, data_dir, cache_dir: load_clickbait(dict(task.files), data_dir),
+    "sst2_phrases": lambda task, data_dir, cache_dir: load_sst2_phrases(dict(task.files), data_dir),
+    "sst_trees_fine": lambda task, data_dir, cache_dir: RawTask(*sst_trees(dict(task.files), data_dir, binary=False)),
+    "sst_trees_binary": lambda task, data_dir, cache_dir: RawTask(*sst_trees(dict(task.files), data_dir, binary=True)),
+    "imdb": lambda task, data_dir, cache_dir: load_imdb(dict(task.files), data_dir, cache_dir),
+    "table": lambda task, data_dir, cache_dir: load_table(task, data_dir),  # type: ignore[arg-type]
+    "gensim_polarity": lambda task, data_dir, cache_dir: load_gensim_polarity(),
 }
 
 
@@ -435,8 +437,8 @@ def load_gensim_polarity() -> RawTask:
     return RawTask({"all": (texts, labels)}, {"all": str(path)})
 
 
-def load_raw(cfg: dict[str, Any], data_dir: Path, cache_dir: Path) -> RawTask:
-    loader = LOADERS.get(cfg["loader"])
+def load_raw(task: Task, data_dir: Path, cache_dir: Path) -> RawTask:
+    loader = LOADERS.get(task.loader)
     if loader is None:
-        raise EmbedlabError(f"task.loader={cfg['loader']!r} is not known; use one of {sorted(LOADERS)}")
-    return loader(cfg, Path(data_dir), Path(cache_dir))
+        raise EmbedlabError(f"task.loader={task.loader!r} is not known; use one of {sorted(LOADERS)}")
+    return loader(task, Path(data_dir), Path(cache_dir))

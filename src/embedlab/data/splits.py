@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.datasets import RawTask
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Task
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,8 @@ def subsample(split: Split, size: int | float | None, seed: int) -> Split:
     return split.take(np.sort(order[:count]))
 
 
-def _fraction(cfg: dict[str, Any], key: str) -> float:
+def _fraction(value: float | None) -> float:
     """task.test_fraction / dev_fraction: 0.1 when unset (null), else exactly what the user gave."""
-    value = cfg[key]
     return 0.1 if value is None else value
 
 
@@ -123,45 +125,45 @@ def _to_ids(raw: tuple[list[str], list[str]], classes: tuple[str, ...], where: s
     return Split(list(texts), ids)
 
 
-def prepare(raw: RawTask, cfg: dict[str, Any], seed: int) -> TaskData:
+def prepare(raw: RawTask, task: Task, seed: int) -> TaskData:
     """Map labels to ids, use published splits where they exist, carve the rest with task.split_seed."""
     train_raw = raw.splits.get("train") or raw.splits.get("all")
     if train_raw is None or not train_raw[0]:
         raise EmbedlabError(f"{raw.origin.get('train') or raw.origin.get('all')}: no examples found")
-    label_values = cfg["label_values"] or cfg["classes"] or sorted({label.strip() for label in train_raw[1]})
+    label_values = task.label_values or task.classes or sorted({label.strip() for label in train_raw[1]})
     label_values = tuple(str(v).strip() for v in label_values)
-    names = tuple(str(c) for c in (cfg["classes"] or label_values))
+    names = tuple(str(c) for c in (task.classes or label_values))
     if len(names) != len(label_values):
         raise EmbedlabError(f"task.classes has {len(names)} names but task.label_values has {len(label_values)}")
 
     def where(split: str) -> str:
-        return raw.origin.get(split) or raw.origin.get("all") or cfg["name"]
+        return raw.origin.get(split) or raw.origin.get("all") or task.name
 
-    split_seed = int(cfg["split_seed"])
+    split_seed = task.split_seed
     if "train" in raw.splits:
         train = _to_ids(raw.splits["train"], label_values, where("train"))
         test = _to_ids(raw.splits["test"], label_values, where("test"))
     else:
         everything = _to_ids(raw.splits["all"], label_values, where("all"))
-        if cfg["cv_folds"]:
-            train, test = cv_fold(everything, int(cfg["cv_folds"]), split_seed, seed)
+        if task.cv_folds:
+            train, test = cv_fold(everything, task.cv_folds, split_seed, seed)
         else:
-            train, test = _holdout(everything, _fraction(cfg, "test_fraction"), split_seed, "test_fraction")
+            train, test = _holdout(everything, _fraction(task.test_fraction), split_seed, "test_fraction")
     if "dev" in raw.splits:
         dev = _to_ids(raw.splits["dev"], label_values, where("dev"))
     else:
-        train, dev = _holdout(train, _fraction(cfg, "dev_fraction"), split_seed + 1, "dev_fraction")
+        train, dev = _holdout(train, _fraction(task.dev_fraction), split_seed + 1, "dev_fraction")
 
-    train = subsample(train, cfg["train_size"], seed if cfg["sample_seed"] is None else cfg["sample_seed"])
+    train = subsample(train, task.train_size, seed if task.sample_seed is None else task.sample_seed)
     present = Counter(train.labels.tolist())
     if not present:
         raise EmbedlabError(
             f"{where('train')}: the training split is empty; give more rows or lower the held-out fractions"
         )
     if len(present) < 2:
-        size = f" (task.train_size={cfg['train_size']})" if cfg["train_size"] is not None else ""
+        size = f" (task.train_size={task.train_size})" if task.train_size is not None else ""
         raise EmbedlabError(
             f"{where('train')}: the training data{size} has one class only ({names[next(iter(present))]!r}); "
             "a classifier needs at least two"
         )
-    return TaskData(cfg["name"], names, train, dev, test, dict(raw.origin), dict(raw.notes))
+    return TaskData(task.name, names, train, dev, test, dict(raw.origin), dict(raw.notes))

@@ -8,11 +8,15 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embedlab.core.choices import TokenizerStyle
 from embedlab.core.errors import EmbedlabError
+
+if TYPE_CHECKING:  # the schema imports Hydra
+    from embedlab.core.schema import Tokenizer as TokenizerConfig
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,11 @@ class Tokenizer:
     def __post_init__(self) -> None:
         if self.style not in tuple(TokenizerStyle):
             raise EmbedlabError(f"tokenizer.style={self.style!r} is not known; use one of {', '.join(TokenizerStyle)}")
+
+    @classmethod
+    def like(cls, config: TokenizerConfig) -> Tokenizer:
+        """The tokenizer a config's `tokenizer` node (task.tokenizer, corpus.tokenizer) describes."""
+        return cls(config.lowercase, config.style)
 
     def __call__(self, text: str) -> list[str]:
         text = _HTML_BREAK.sub(" ", text)

@@ -16,11 +16,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import FastTextModel, SentenceEncoder, TfidfLr
 
 Tokens = Sequence[Sequence[str]]
 
@@ -37,19 +40,19 @@ def tfidf_lr(
     dev: tuple[Tokens, np.ndarray],
     test: Tokens,
     n_classes: int,
-    cfg: dict[str, Any],
+    config: TfidfLr,
     seed: int,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """tf-idf (sublinear tf) over word n-grams + logistic regression, C the best of cfg["C"] on dev accuracy."""
+    """tf-idf (sublinear tf) over word n-grams + logistic regression, C the best of config.C on dev accuracy."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    low, high = (int(n) for n in cfg["ngrams"])
+    low, high = (int(n) for n in config.ngrams)
     vectorizer = TfidfVectorizer(
-        analyzer=lambda tokens: _ngrams(tokens, low, high), sublinear_tf=True, min_df=int(cfg["min_df"])
+        analyzer=lambda tokens: _ngrams(tokens, low, high), sublinear_tf=True, min_df=config.min_df
     )
     x_train = vectorizer.fit_transform(train[0])
     x_dev, x_test = vectorizer.transform(dev[0]), vectorizer.transform(test)
-    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], cfg["C"], seed)
+    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], config.C, seed)
     probs = np.zeros((x_test.shape[0], n_classes))
     probs[:, model.classes_] = model.predict_proba(x_test)
     return probs, {"dev_accuracy_best": score, "C": c, "features": int(x_train.shape[1])}
@@ -89,7 +92,7 @@ def fasttext_supervised(
     train: tuple[Tokens, np.ndarray],
     test: Tokens,
     n_classes: int,
-    cfg: dict[str, Any],
+    config: FastTextModel,
     seed: int,
     vectors: dict[str, np.ndarray] | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -101,10 +104,10 @@ def fasttext_supervised(
         )
         options = {
             "input": str(train_file),
-            "epoch": int(cfg["epochs"]),
-            "lr": float(cfg["learning_rate"]),
-            "wordNgrams": int(cfg["word_ngrams"]),
-            "dim": int(cfg["dim"]),
+            "epoch": config.epochs,
+            "lr": config.learning_rate,
+            "wordNgrams": config.word_ngrams,
+            "dim": config.dim,
             "thread": 1,
             "seed": seed,
             "verbose": 0,
@@ -137,22 +140,22 @@ def sentence_encoder(
     dev: tuple[Sequence[str], np.ndarray],
     scored: Sequence[str],
     n_classes: int,
-    cfg: dict[str, Any],
+    config: SentenceEncoder,
     seed: int,
     cache_dir: Path | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A frozen sentence encoder's embeddings (vectors.transformer, cached) + logistic regression, C the best of
-    cfg["C"] on dev accuracy. Raw texts: the encoder has its own tokenizer."""
+    config.C on dev accuracy. Raw texts: the encoder has its own tokenizer."""
     import time
 
     from embedlab.vectors.transformer import encode_sentences, encoder_folder
 
-    encoder = encoder_folder(str(cfg["encoder"]), "model.encoder")
+    encoder = encoder_folder(config.encoder, "model.encoder")
     started = time.perf_counter()
     splits = [list(train[0]), list(dev[0]), list(scored)]
-    x_train, x_dev, x_scored = encode_sentences(encoder, splits, cache_dir, int(cfg["batch_size"]))
+    x_train, x_dev, x_scored = encode_sentences(encoder, splits, cache_dir, config.batch_size)
     encode_seconds = time.perf_counter() - started
-    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], cfg["C"], seed)
+    score, c, model = best_logistic(x_train, train[1], x_dev, dev[1], config.C, seed)
     probs = np.zeros((len(scored), n_classes))
     probs[:, model.classes_] = model.predict_proba(x_scored)
     info = {"dev_accuracy_best": score, "C": c, "encoder": str(encoder), "dim": int(x_train.shape[1])}

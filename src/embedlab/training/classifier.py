@@ -3,11 +3,12 @@ read back and checked by `embedlab predict`, in one place so the two cannot drif
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -20,6 +21,9 @@ from embedlab.training import optimizers  # noqa: F401  (registers the optimizer
 from embedlab.training.models import EMBEDDING_LAYER
 from embedlab.training.train import predict
 
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Tokenizer as TokenizerConfig
+
 CLASSIFIER_KEYS = {"classes": list, "tokenizer": dict, "max_len": int, "min_len": int, "batch_size": int}
 
 
@@ -27,7 +31,7 @@ def save_classifier(
     out_dir: Path,
     model: Any,
     vocab: Any,
-    task_cfg: dict[str, Any],
+    tokenizer: TokenizerConfig,
     classes: tuple[str, ...],
     max_len: int,
     min_len: int,
@@ -41,7 +45,7 @@ def save_classifier(
         run.classifier,
         {
             "classes": list(classes),
-            "tokenizer": task_cfg["tokenizer"],
+            "tokenizer": dataclasses.asdict(tokenizer),
             "max_len": max_len,
             "min_len": min_len,
             "batch_size": batch_size,

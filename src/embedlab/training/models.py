@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -12,6 +12,9 @@ from keras import layers, ops
 from embedlab.core.errors import EmbedlabError
 from embedlab.data.text import PAD_ID
 from embedlab.vectors.embeddings import EmbeddingInit
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Avg, Bilstm, Cnn, Model
 
 EMBEDDING_LAYER = "embedding"
 STATIC_LAYER = "embedding_static"
@@ -74,9 +77,9 @@ def _embedding(emb: EmbeddingInit, vocab_size: int, name: str, trainable: bool, 
     )
 
 
-def _avg(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+def _avg(tokens: Any, embedded: Any, model: Avg, seed: int) -> Any:
     pooled = layers.GlobalAveragePooling1D(name="mean_pool")(embedded)
-    return layers.Dropout(cfg["dropout"], seed=seed)(pooled)
+    return layers.Dropout(model.dropout, seed=seed)(pooled)
 
 
 @keras.saving.register_keras_serializable(package="embedlab")
@@ -112,17 +115,17 @@ class ZeroPadding(layers.Layer):
         return embedded * ops.expand_dims(keep, -1)
 
 
-def min_length(cfg: dict[str, Any]) -> int:
+def min_length(model: Model) -> int:
     """The shortest padded batch a model accepts: a CNN needs its widest window."""
-    return max(cfg["filter_widths"]) if cfg["name"] == "cnn" else 1
+    return max(model.filter_widths) if model.name == "cnn" else 1  # type: ignore[attr-defined]
 
 
-def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+def _cnn(tokens: Any, embedded: Any, model: Cnn, seed: int) -> Any:
     embedded = ZeroPadding(name="zero_padding")(embedded, tokens)
     pooled = []
-    for width in cfg["filter_widths"]:
+    for width in model.filter_widths:
         conv = layers.Conv1D(
-            cfg["filters"],
+            model.filters,
             width,
             activation="relu",
             name=f"conv{width}",
@@ -130,15 +133,15 @@ def _cnn(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
         )(embedded)
         pooled.append(MaskedMaxPool(width, name=f"maxpool{width}")(conv, tokens))
     features = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
-    return layers.Dropout(cfg["dropout"], seed=seed)(features)
+    return layers.Dropout(model.dropout, seed=seed)(features)
 
 
-def _bilstm(tokens: Any, embedded: Any, cfg: dict[str, Any], seed: int) -> Any:
+def _bilstm(tokens: Any, embedded: Any, model: Bilstm, seed: int) -> Any:
     encoded = layers.Bidirectional(
-        layers.LSTM(cfg["units"], seed=seed, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
+        layers.LSTM(model.units, seed=seed, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
         name="bilstm",
     )(embedded)
-    return layers.Dropout(cfg["dropout"], seed=seed)(encoded)
+    return layers.Dropout(model.dropout, seed=seed)(encoded)
 
 
 # name -> (body, whether the embedding should carry a padding mask into the body)
@@ -149,19 +152,19 @@ ARCHITECTURES: dict[str, tuple[Callable[..., Any], bool]] = {
 }
 
 
-def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_classes: int, seed: int) -> keras.Model:
+def build_model(config: Model, emb: EmbeddingInit, vocab_size: int, n_classes: int, seed: int) -> keras.Model:
     """The classifier, with the embedding rows set from the pretrained matrix when there is one.
 
     It takes token ids of any length: padding (id 0) is masked, so batches are padded to their own longest text.
     """
-    if cfg["name"] not in ARCHITECTURES:
-        raise EmbedlabError(f"model.name={cfg['name']!r} is not known; use one of {sorted(ARCHITECTURES)}")
-    body, mask = ARCHITECTURES[cfg["name"]]
+    if config.name not in ARCHITECTURES:
+        raise EmbedlabError(f"model.name={config.name!r} is not known; use one of {sorted(ARCHITECTURES)}")
+    body, mask = ARCHITECTURES[config.name]
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     main = _embedding(emb, vocab_size, EMBEDDING_LAYER, emb.trainable, mask, seed)
     embedded = main(tokens)
     static = None
-    if cfg["name"] == "cnn" and cfg["multichannel"]:
+    if config.name == "cnn" and config.multichannel:  # type: ignore[attr-defined]
         if emb.matrix is None:
             raise EmbedlabError("model.multichannel=true needs pretrained vectors; pick embedding=glove6b or file")
         if emb.mode != "finetune":
@@ -171,8 +174,8 @@ def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_clas
         static = _embedding(emb, vocab_size, STATIC_LAYER, False, mask, seed)
         # Kim's two channels: each filter sees both copies (concatenating features = summing per-channel convolutions).
         embedded = layers.Concatenate(name="channels")([embedded, static(tokens)])
-    features = body(tokens, embedded, cfg, seed)
-    constraint = keras.constraints.MaxNorm(cfg["max_norm"]) if cfg["max_norm"] else None
+    features = body(tokens, embedded, config, seed)
+    constraint = keras.constraints.MaxNorm(config.max_norm) if config.max_norm else None
     outputs = layers.Dense(
         n_classes,
         activation="softmax",
@@ -180,7 +183,7 @@ def build_model(cfg: dict[str, Any], emb: EmbeddingInit, vocab_size: int, n_clas
         name="classifier",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
     )(features)
-    model = keras.Model(tokens, outputs, name=cfg["name"])
+    model = keras.Model(tokens, outputs, name=config.name)
     if isinstance(main, PartlyFrozenEmbedding):
         main.base.assign(emb.matrix)  # by name: Keras orders get_weights() trainable-first
         main.missing.assign(emb.missing_rows.astype("float32")[:, None])

@@ -7,17 +7,17 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embedlab.core.choices import Optimizer
-from embedlab.core.errors import EmbedlabError
 from embedlab.data.text import PAD_ID
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Trainer
 
-OPTIMIZERS = tuple(Optimizer)  # the schema's choices: one list
+log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int, threads: int | None) -> None:
@@ -189,7 +189,7 @@ def _build_state(model: Any, x: np.ndarray, y: np.ndarray) -> None:
 def train(
     model: Any,
     data: dict[str, tuple[np.ndarray, np.ndarray]],
-    cfg: dict[str, Any],
+    trainer: Trainer,
     seed: int,
     log_dir: Path | None = None,
     min_len: int = 1,
@@ -202,28 +202,25 @@ def train(
 
     from embedlab.training.optimizers import catch_up_callback, make_optimizer
 
-    name = str(cfg["optimizer"]).lower()
-    if name not in OPTIMIZERS:
-        raise EmbedlabError(f"trainer.optimizer={cfg['optimizer']!r} is not known; use one of {', '.join(OPTIMIZERS)}")
-    if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
-        raise EmbedlabError("trainer.epochs and trainer.batch_size must be at least 1")
-    options = {k: cfg[k] for k in ("rho", "epsilon") if cfg[k] is not None and name == "adadelta"}
-    optimizer = make_optimizer(name, float(cfg["learning_rate"]), bool(cfg["sparse_updates"]), **options)
+    name = Optimizer(trainer.optimizer).value
+    adadelta = {"rho": trainer.rho, "epsilon": trainer.epsilon} if name == "adadelta" else {}
+    options = {k: v for k, v in adadelta.items() if v is not None}
+    optimizer = make_optimizer(name, trainer.learning_rate, trainer.sparse_updates, **options)
     x_train, y_train = data["train"]
-    batch_size, epochs = int(cfg["batch_size"]), int(cfg["epochs"])
+    batch_size, epochs = trainer.batch_size, trainer.epochs
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=bool(cfg["jit_compile"]),
-        steps_per_execution=int(cfg["steps_per_execution"]),
+        jit_compile=trainer.jit_compile,
+        steps_per_execution=trainer.steps_per_execution,
     )
     _build_state(model, x_train[:2], y_train[:2])
-    monitor, mode = f"val_{cfg['monitor']}", "min" if cfg["monitor"] == "loss" else "max"
+    monitor, mode = f"val_{trainer.monitor}", "min" if trainer.monitor == "loss" else "max"
     keep = _keep_best_weights(monitor, mode)
     callbacks = [catch_up_callback(), keep, _epoch_clock()]  # rows catch up before the dev pass and KeepBest
-    if cfg["patience"]:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(cfg["patience"])))
+    if trainer.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=trainer.patience))
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
     started = time.perf_counter()

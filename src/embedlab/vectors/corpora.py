@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import itertools
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -22,6 +23,9 @@ from embedlab.core.jsonio import atomic_write
 from embedlab.data.datasets import IMDB_URL
 from embedlab.data.download import ensure
 from embedlab.data.text import Tokenizer
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Corpus as CorpusConfig
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +91,16 @@ TaskText = Sequence[Sequence[str]]  # a run's training split, tokenized as its t
 
 
 def _resolve(
-    cfg: dict[str, Any], data_dir: Path, download: bool = True, task_text: TaskText | None = None
+    cfg: CorpusConfig, data_dir: Path, download: bool = True, task_text: TaskText | None = None
 ) -> tuple[Iterator[str], str]:
     """The corpus' own document stream and a fingerprint of its content, so a changed corpus gets a new key; with
     task_train the fingerprint covers the run's training split too (tokenized_corpus appends it)."""
     documents, fingerprint = _own_documents(cfg, data_dir, download)
-    if not cfg["task_train"]:
+    if not cfg.task_train:
         return documents, fingerprint
     if task_text is None:
         raise EmbedlabError(
-            f"corpus {cfg['name']} has task_train=true: it includes a task's training split, so the run that uses "
+            f"corpus {cfg.name} has task_train=true: it includes a task's training split, so the run that uses "
             "it trains it (embedlab pretrain cannot); or set corpus.task_train=false"
         )
     digest = hashlib.sha256()
@@ -106,40 +110,38 @@ def _resolve(
     return documents, f"{fingerprint}|task_train={digest.hexdigest()}"
 
 
-def _own_documents(cfg: dict[str, Any], data_dir: Path, download: bool) -> tuple[Iterator[str], str]:
-    kind = cfg["kind"]
+def _own_documents(cfg: CorpusConfig, data_dir: Path, download: bool) -> tuple[Iterator[str], str]:
+    kind = cfg.kind
     if kind == "imdb_unsup":
-        archive = Path(data_dir) / cfg["archive"]
+        archive = Path(data_dir) / cfg.archive
         if download or archive.exists():
             archive = ensure(IMDB_URL, archive)
         else:
             raise FileNotFoundError(archive)
-        include = bool(cfg["include_imdb_train"])
+        include = cfg.include_imdb_train
         # by content, not mtime: a re-copied archive keeps its trained models (hashing 57 MB takes ~0.1 s)
         return _imdb_documents(archive, include), f"imdb|{_digest([archive])}|train={include}"
     if kind in ("text", "gensim"):
         if kind == "gensim":
             from gensim.test.utils import datapath
 
-            files = [Path(datapath(name)) for name in cfg["files"]]
+            files = [Path(datapath(name)) for name in cfg.files]
         else:
-            if not cfg["path"]:
+            if not cfg.path:
                 raise EmbedlabError("corpus=text needs corpus.path=/path/to/file-or-folder")
-            root = Path(str(cfg["path"])).expanduser()
+            root = Path(str(cfg.path)).expanduser()
             files = _text_files(root if root.is_absolute() else Path(data_dir) / root)
         if not files:
-            raise EmbedlabError(f"corpus.path {cfg['path']} holds no .txt or .gz files")
-        per = cfg["document_per"]
+            raise EmbedlabError(f"corpus.path {cfg.path} holds no .txt or .gz files")
+        per = cfg.document_per
         return _file_documents(files, per), f"files|{_digest(files)}|per={per}"
     raise EmbedlabError(f"corpus.kind={kind!r} is not known; use one of {', '.join(CorpusKind)}")
 
 
-def _cache_paths(
-    cfg: dict[str, Any], fingerprint: str, tokenizer: Tokenizer, cache_dir: Path
-) -> tuple[str, Path, Path]:
+def _cache_paths(cfg: CorpusConfig, fingerprint: str, tokenizer: Tokenizer, cache_dir: Path) -> tuple[str, Path, Path]:
     key = hashlib.sha256(f"{CORPUS_VERSION}|{fingerprint}|{tokenizer.key()}".encode()).hexdigest()[:20]
     folder = Path(cache_dir) / "corpora"
-    return key, folder / f"{cfg['name']}-{key}.txt", folder / f"{cfg['name']}-{key}.count"
+    return key, folder / f"{cfg.name}-{key}.txt", folder / f"{cfg.name}-{key}.count"
 
 
 def _cached(path: Path, meta: Path, key: str) -> TokenizedCorpus | None:
@@ -156,7 +158,7 @@ def _cached(path: Path, meta: Path, key: str) -> TokenizedCorpus | None:
 
 
 def cached_corpus(
-    cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
+    cfg: CorpusConfig, tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
 ) -> TokenizedCorpus | None:
     """The tokenized corpus if it is already cached; never downloads or tokenizes (for looking up references)."""
     try:
@@ -168,7 +170,7 @@ def cached_corpus(
 
 
 def tokenized_corpus(
-    cfg: dict[str, Any], tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
+    cfg: CorpusConfig, tokenizer: Tokenizer, data_dir: Path, cache_dir: Path, task_text: TaskText | None = None
 ) -> TokenizedCorpus:
     """Tokenize the corpus once (streamed, written to a temporary name, then renamed) and reuse it after."""
     documents, fingerprint = _resolve(cfg, data_dir, task_text=task_text)
@@ -176,8 +178,8 @@ def tokenized_corpus(
     if (found := _cached(path, meta, key)) is not None:
         return found
     stream: Iterator[str | Sequence[str]] = iter(documents)
-    if cfg["task_train"]:  # the corpus' own documents as tokenized once for every fold, then the task's
-        base = tokenized_corpus({**cfg, "task_train": False}, tokenizer, data_dir, cache_dir)
+    if cfg.task_train:  # the corpus' own documents as tokenized once for every fold, then the task's
+        base = tokenized_corpus(dataclasses.replace(cfg, task_train=False), tokenizer, data_dir, cache_dir)
         stream = itertools.chain(LineCorpus(base.path), task_text or ())
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -187,7 +189,7 @@ def tokenized_corpus(
     try:
         with (
             open(tmp, "w", encoding="utf-8") as out,
-            tqdm(desc=f"scan {cfg['name']}", unit=" docs", disable=None) as bar,
+            tqdm(desc=f"scan {cfg.name}", unit=" docs", disable=None) as bar,
         ):
             for text in stream:
                 words = tokenizer(text) if isinstance(text, str) else list(text)  # a task's tokens stay its own
@@ -198,7 +200,7 @@ def tokenized_corpus(
                     tokens += len(words)
                 bar.update(1)
         if tokens == 0:
-            raise EmbedlabError(f"corpus {cfg['name']} is empty: no tokens in {cfg['path'] or cfg['kind']}")
+            raise EmbedlabError(f"corpus {cfg.name} is empty: no tokens in {cfg.path or cfg.kind}")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -206,7 +208,7 @@ def tokenized_corpus(
     seconds = time.perf_counter() - started
     log.info(
         "corpus %s: %d documents, %d tokens, tokenized in %.1fs (%.0f tokens/s)",
-        cfg["name"],
+        cfg.name,
         docs,
         tokens,
         seconds,

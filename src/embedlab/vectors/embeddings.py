@@ -17,7 +17,8 @@ from embedlab.data.download import ensure
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Corpus, Embedding, Pretrain
     from embedlab.vectors.corpora import TaskText
 
 log = logging.getLogger(__name__)
@@ -85,33 +86,35 @@ def _zip_member(archive: Path, member: str) -> VectorSource:
     return VectorSource(archive, member)
 
 
-def vector_source(cfg: dict[str, Any], data_dir: Path) -> VectorSource:
-    kind = cfg["source"]
+def vector_source(embedding: Embedding, data_dir: Path) -> VectorSource:
+    kind = embedding.source
     if kind == "glove6b":
-        return glove6b_source(data_dir, int(cfg["dim"]))  # type: ignore[return-value]
+        return glove6b_source(data_dir, int(embedding.dim or 0))  # type: ignore[return-value]
     if kind == "file":
-        if not cfg["path"]:
+        if not embedding.path:
             raise EmbedlabError("embedding=file needs embedding.path=/path/to/vectors (GloVe, word2vec or fastText)")
-        return VectorSource(resolve_path(str(cfg["path"]), data_dir))
+        return VectorSource(resolve_path(embedding.path, data_dir))
     raise EmbedlabError(f"embedding.source={kind!r} is not known; use one of {', '.join(Source)}")
 
 
-def distilled_source(cfg: dict[str, Any], vocab: Vocabulary, cache_dir: Path) -> tuple[VectorSource, dict[str, Any]]:
+def distilled_source(embedding: Embedding, vocab: Vocabulary, cache_dir: Path) -> tuple[VectorSource, dict[str, Any]]:
     """Vectors distilled from a sentence transformer for the task's training words (cached; made on first use)."""
     import json
 
     from embedlab.vectors.transformer import REPORT_FILE, encoder_folder, ensure_distilled
 
-    if not cfg["dim"] or int(cfg["dim"]) <= 0:
-        raise EmbedlabError(f"embedding.dim={cfg['dim']}: distilled vectors need a positive number of PCA dimensions")
-    encoder = encoder_folder(str(cfg["encoder"] or ""), "embedding.encoder")
+    if not embedding.dim or embedding.dim <= 0:
+        raise EmbedlabError(
+            f"embedding.dim={embedding.dim}: distilled vectors need a positive number of PCA dimensions"
+        )
+    encoder = encoder_folder(embedding.encoder or "", "embedding.encoder")
     words = [w for w, c in zip(vocab.words[FIRST_WORD:], vocab.counts[FIRST_WORD:], strict=True) if c > 0]
-    folder = ensure_distilled(encoder, words, int(cfg["dim"]), cache_dir)
+    folder = ensure_distilled(encoder, words, embedding.dim, cache_dir)
     return VectorSource(folder), json.loads((folder / REPORT_FILE).read_text())
 
 
 # corpus and pretrain config, and the run's tokenized training split (for corpus.task_train)
-Pretraining = tuple[dict[str, Any], dict[str, Any], "TaskText | None"]
+Pretraining = tuple["Corpus", "Pretrain", "TaskText | None"]
 
 
 def pretrained_source(
@@ -128,49 +131,49 @@ def pretrained_source(
 
 
 def prepare_embedding(
-    cfg: dict[str, Any],
+    embedding: Embedding,
     vocab: Vocabulary,
     data_dir: Path,
     cache_dir: Path,
     seed: int,
     pretraining: Pretraining | None = None,
 ) -> EmbeddingInit:
-    mode = cfg["mode"]
+    mode = str(embedding.mode)
     if mode not in MODES:
         raise EmbedlabError(f"embedding.mode={mode!r} is not known; use one of {', '.join(MODES)}")
-    if cfg["source"] == "scratch":
+    if embedding.source == "scratch":
         if mode != "scratch":
             raise EmbedlabError(
                 f"embedding=scratch has no pretrained vectors to use in mode {mode!r}; "
                 "use embedding.mode=scratch or pick a pretrained embedding"
             )
-        dim = int(cfg["dim"])
+        dim = embedding.dim or 0
         if dim <= 0:
             raise EmbedlabError(f"embedding.dim={dim} must be positive")
-        limit = float(cfg["init_limit"])
+        limit = embedding.init_limit
         if not 0 < limit < float("inf"):
             raise EmbedlabError(f"embedding.init_limit={limit} must be a positive number (Keras' default is 0.05)")
-        return EmbeddingInit(cfg["name"], mode, dim, None, init_limit=limit)
-    if float(cfg["init_limit"]) != KERAS_INIT_LIMIT:
+        return EmbeddingInit(embedding.name, mode, dim, None, init_limit=limit)
+    if embedding.init_limit != KERAS_INIT_LIMIT:
         raise EmbedlabError(
-            f"embedding.init_limit={cfg['init_limit']} applies to embedding=scratch only; embedding={cfg['name']} "
-            "starts from its vectors (words they lack: embedding.oov_init)"
+            f"embedding.init_limit={embedding.init_limit} applies to embedding=scratch only; "
+            f"embedding={embedding.name} starts from its vectors (words they lack: embedding.oov_init)"
         )
     if mode == "scratch":
         raise EmbedlabError(
-            f"embedding={cfg['name']} with embedding.mode=scratch would ignore its vectors; "
+            f"embedding={embedding.name} with embedding.mode=scratch would ignore its vectors; "
             "use frozen or finetune (or embedding=scratch)"
         )
     info: dict[str, Any] = {}
-    if cfg["source"] == "pretrained":
+    if embedding.source == "pretrained":
         source, fmt, info["pretrain"] = pretrained_source(pretraining, data_dir, cache_dir)
-    elif cfg["source"] == "distilled":
-        (source, info["pretrain"]), fmt = distilled_source(cfg, vocab, cache_dir), "model2vec"
+    elif embedding.source == "distilled":
+        (source, info["pretrain"]), fmt = distilled_source(embedding, vocab, cache_dir), "model2vec"
     else:
-        source, fmt = vector_source(cfg, data_dir), cfg["format"]
-    dim = cfg["dim"]
+        source, fmt = vector_source(embedding, data_dir), str(embedding.format)
+    dim = embedding.dim
     vectors = load_pretrained(source, vocab, fmt, int(dim) if dim else None, cache_dir)
-    matrix, coverage, missing = build_matrix(vocab, vectors, cfg["oov_init"], seed, cfg["scale_std"])
+    matrix, coverage, missing = build_matrix(vocab, vectors, str(embedding.oov_init), seed, embedding.scale_std)
     info["vectors_std"] = round(float(vectors.matrix.std()), 4)  # the file's scale, before any scale_std
     log.info(
         "%s: %d/%d task words found (%.1f%% of types, %.1f%% of tokens), %d from subwords",
@@ -182,7 +185,7 @@ def prepare_embedding(
         coverage.from_subwords,
     )
     return EmbeddingInit(
-        cfg["name"],
+        embedding.name,
         mode,
         vectors.dim,
         matrix,
@@ -190,7 +193,7 @@ def prepare_embedding(
         str(source),
         {"format": vectors.fmt, **info},
         missing,
-        bool(cfg["train_missing"]),
+        embedding.train_missing,
         (source, fmt),
     )
 

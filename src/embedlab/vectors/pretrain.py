@@ -5,6 +5,7 @@ embedlab pretrain pretrain=glove corpus=imdb_unsup pretrain.dim=100
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -13,18 +14,22 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from embedlab.core.config import CONFIG_DIR, plain
+from embedlab.core.config import CONFIG_DIR, typed
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import whole_folder
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
 from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, tokenized_corpus
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Corpus as CorpusConfig
+    from embedlab.core.schema import Pretrain
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +50,17 @@ class Pretrained:
     report: dict[str, Any]
 
 
-def _check(cfg: dict[str, Any]) -> None:
-    if cfg["algorithm"] not in ALGORITHMS:
-        raise EmbedlabError(f"pretrain.algorithm={cfg['algorithm']!r} is not known; use one of {ALGORITHMS}")
+def _check(cfg: Pretrain) -> None:
+    if cfg.algorithm not in ALGORITHMS:
+        raise EmbedlabError(f"pretrain.algorithm={cfg.algorithm!r} is not known; use one of {ALGORITHMS}")
     for key in ("dim", "window", "min_count", "epochs", "workers"):
-        if int(cfg[key]) <= 0:
-            raise EmbedlabError(f"pretrain.{key}={cfg[key]} must be a positive whole number")
+        if int(getattr(cfg, key)) <= 0:
+            raise EmbedlabError(f"pretrain.{key}={getattr(cfg, key)} must be a positive whole number")
 
 
-def model_key(corpus: TokenizedCorpus, cfg: dict[str, Any]) -> str:
+def model_key(corpus: TokenizedCorpus, cfg: Pretrain) -> str:
     """Changes with the corpus contents, the tokenizer (inside corpus.key) and every hyperparameter."""
-    params = json.dumps({k: v for k, v in sorted(cfg.items()) if k != "workers"}, sort_keys=True)
+    params = json.dumps({k: v for k, v in sorted(dataclasses.asdict(cfg).items()) if k != "workers"}, sort_keys=True)
     return hashlib.sha256(f"{MODEL_VERSION}|{corpus.key}|{params}".encode()).hexdigest()[:20]
 
 
@@ -74,7 +79,7 @@ def _keyed_vectors(words: list[str], vectors: np.ndarray, counts: Counter[str]) 
     return keyed_vectors([words[i] for i in order], vectors[order], [counts[words[i]] for i in order])
 
 
-def train_word2vec(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+def train_word2vec(corpus: TokenizedCorpus, cfg: Pretrain, out: Path) -> Any:
     from gensim.models import Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
 
@@ -85,42 +90,40 @@ def train_word2vec(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> A
         def on_epoch_end(self, model: Any) -> None:
             self.epoch += 1
             seconds = time.perf_counter() - self.started
-            log.info(
-                "word2vec epoch %d/%d, %.0f words/s", self.epoch, cfg["epochs"], corpus.tokens * self.epoch / seconds
-            )
+            log.info("word2vec epoch %d/%d, %.0f words/s", self.epoch, cfg.epochs, corpus.tokens * self.epoch / seconds)
 
     model = Word2Vec(
         corpus_file=str(corpus.path),
-        vector_size=int(cfg["dim"]),
-        window=int(cfg["window"]),
-        min_count=int(cfg["min_count"]),
-        epochs=int(cfg["epochs"]),
-        workers=int(cfg["workers"]),
-        seed=int(cfg["seed"]),
-        sg=1 if cfg["architecture"] == "skipgram" else 0,
-        negative=int(cfg["negative"]),
-        sample=float(cfg["sample"]),
+        vector_size=cfg.dim,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        epochs=cfg.epochs,
+        workers=cfg.workers,
+        seed=cfg.seed,
+        sg=1 if cfg.architecture == "skipgram" else 0,
+        negative=cfg.negative,
+        sample=cfg.sample,
         callbacks=[EpochLog()],
     )
     return model.wv
 
 
-def train_fasttext(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+def train_fasttext(corpus: TokenizedCorpus, cfg: Pretrain, out: Path) -> Any:
     import fasttext
 
     model = fasttext.train_unsupervised(
         input=str(corpus.path),
-        model=cfg["architecture"],
-        dim=int(cfg["dim"]),
-        ws=int(cfg["window"]),
-        minCount=int(cfg["min_count"]),
-        epoch=int(cfg["epochs"]),
-        thread=int(cfg["workers"]),
-        minn=int(cfg["minn"]),
-        maxn=int(cfg["maxn"]),
-        neg=int(cfg["negative"]),
-        t=float(cfg["sample"]),
-        lr=float(cfg["learning_rate"]),
+        model=str(cfg.architecture),
+        dim=cfg.dim,
+        ws=cfg.window,
+        minCount=cfg.min_count,
+        epoch=cfg.epochs,
+        thread=cfg.workers,
+        minn=cfg.minn,
+        maxn=cfg.maxn,
+        neg=cfg.negative,
+        t=cfg.sample,
+        lr=cfg.learning_rate,
         verbose=2,  # fasttext 0.9 takes no seed (fixed internally)
     )
     saving = time.perf_counter()  # writing the .bin (all subword buckets) is not training: timed apart
@@ -133,18 +136,16 @@ def train_fasttext(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> A
     return kv
 
 
-def train_glove(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
+def train_glove(corpus: TokenizedCorpus, cfg: Pretrain, out: Path) -> Any:
     from glove import Corpus, Glove
 
     counts = _count_words(corpus)
-    kept = [w for w, c in counts.most_common() if c >= int(cfg["min_count"])]
+    kept = [w for w, c in counts.most_common() if c >= cfg.min_count]
     if not kept:
-        raise EmbedlabError(
-            f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count"
-        )
+        raise EmbedlabError(f"no word occurs min_count={cfg.min_count} times in the corpus; lower pretrain.min_count")
     started = time.perf_counter()
     cooc = Corpus(dictionary={w: i for i, w in enumerate(kept)})  # min_count applied before counting
-    cooc.fit(LineCorpus(corpus.path), window=int(cfg["window"]), ignore_missing=True)
+    cooc.fit(LineCorpus(corpus.path), window=cfg.window, ignore_missing=True)
     log.info(
         "glove co-occurrences: %d words, %d non-zero pairs in %.1fs",
         len(kept),
@@ -152,50 +153,46 @@ def train_glove(corpus: TokenizedCorpus, cfg: dict[str, Any], out: Path) -> Any:
         time.perf_counter() - started,
     )
     model = Glove(
-        no_components=int(cfg["dim"]),
-        learning_rate=float(cfg["learning_rate"]),
-        alpha=float(cfg["alpha"]),
-        max_count=float(cfg["x_max"]),
-        random_state=int(cfg["seed"]),
+        no_components=cfg.dim,
+        learning_rate=cfg.learning_rate,
+        alpha=cfg.alpha,
+        max_count=cfg.x_max,
+        random_state=cfg.seed,
     )
-    model.fit(cooc.matrix, epochs=int(cfg["epochs"]), no_threads=int(cfg["workers"]), verbose=True)
+    model.fit(cooc.matrix, epochs=cfg.epochs, no_threads=cfg.workers, verbose=True)
     return _keyed_vectors(kept, np.asarray(model.word_vectors), counts)
 
 
 TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": train_glove}
 
 
-def _train_into(
-    folder: Path, corpus: TokenizedCorpus, cfg: dict[str, Any], corpus_cfg: dict[str, Any]
-) -> dict[str, Any]:
+def _train_into(folder: Path, corpus: TokenizedCorpus, cfg: Pretrain, corpus_cfg: CorpusConfig) -> dict[str, Any]:
     from embedlab.vectors.intrinsic import intrinsic_scores
 
-    if corpus.tokens < int(cfg["min_count"]):
+    if corpus.tokens < cfg.min_count:
         raise EmbedlabError(
-            f"corpus {corpus_cfg['name']} has {corpus.tokens} tokens, fewer than pretrain.min_count={cfg['min_count']}"
+            f"corpus {corpus_cfg.name} has {corpus.tokens} tokens, fewer than pretrain.min_count={cfg.min_count}"
         )
     started = time.perf_counter()
-    kv = TRAINERS[cfg["algorithm"]](corpus, cfg, folder)
+    kv = TRAINERS[cfg.algorithm](corpus, cfg, folder)
     save_seconds = float(getattr(kv, "save_seconds", 0.0))
     seconds = time.perf_counter() - started - save_seconds
     if len(kv) == 0:
-        raise EmbedlabError(
-            f"no word occurs min_count={cfg['min_count']} times in the corpus; lower pretrain.min_count"
-        )
+        raise EmbedlabError(f"no word occurs min_count={cfg.min_count} times in the corpus; lower pretrain.min_count")
     kv.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
-    log.info("%s trained in %.1fs; scoring WordSim-353, SimLex-999 and analogies", cfg["algorithm"], seconds)
+    log.info("%s trained in %.1fs; scoring WordSim-353, SimLex-999 and analogies", cfg.algorithm, seconds)
     report = {
-        "algorithm": cfg["algorithm"],
-        "params": cfg,
-        "corpus": corpus_cfg["name"],
-        "corpus_task_train": bool(corpus_cfg["task_train"]),  # the run's training split appended
+        "algorithm": cfg.algorithm,
+        "params": dataclasses.asdict(cfg),
+        "corpus": corpus_cfg.name,
+        "corpus_task_train": corpus_cfg.task_train,  # the run's training split appended
         "corpus_key": corpus.key,
         "corpus_documents": corpus.documents,
         "corpus_tokens": corpus.tokens,
         "vocab_size": len(kv),
         "train_seconds": round(seconds, 2),
         "save_seconds": round(save_seconds, 2),  # fastText's .bin and vectors export, outside train_seconds
-        "words_per_second": round(corpus.tokens * int(cfg["epochs"]) / seconds),
+        "words_per_second": round(corpus.tokens * cfg.epochs / seconds),
         "peak_rss_mb": round(peak_memory_mb()),
         **intrinsic_scores(kv),
     }
@@ -203,11 +200,9 @@ def _train_into(
     return report
 
 
-def _model_folder(
-    corpus: TokenizedCorpus, corpus_cfg: dict[str, Any], pretrain_cfg: dict[str, Any], cache_dir: Path
-) -> Path:
+def _model_folder(corpus: TokenizedCorpus, corpus_cfg: CorpusConfig, pretrain_cfg: Pretrain, cache_dir: Path) -> Path:
     key = model_key(corpus, pretrain_cfg)
-    return Path(cache_dir) / "pretrained" / f"{pretrain_cfg['algorithm']}-{corpus_cfg['name']}-{key}"
+    return Path(cache_dir) / "pretrained" / f"{pretrain_cfg.algorithm}-{corpus_cfg.name}-{key}"
 
 
 def _pretrained(folder: Path, algorithm: str) -> Pretrained:
@@ -218,8 +213,8 @@ def _pretrained(folder: Path, algorithm: str) -> Pretrained:
 
 
 def find_pretrained(
-    corpus_cfg: dict[str, Any],
-    pretrain_cfg: dict[str, Any],
+    corpus_cfg: CorpusConfig,
+    pretrain_cfg: Pretrain,
     data_dir: Path,
     cache_dir: Path,
     task_text: TaskText | None = None,
@@ -228,18 +223,18 @@ def find_pretrained(
     from embedlab.vectors.corpora import cached_corpus
 
     _check(pretrain_cfg)
-    if corpus_cfg["task_train"] and task_text is None:
+    if corpus_cfg.task_train and task_text is None:
         return None
-    corpus = cached_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir, task_text)
+    corpus = cached_corpus(corpus_cfg, Tokenizer.like(corpus_cfg.tokenizer), data_dir, cache_dir, task_text)
     if corpus is None:
         return None
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
-    return _pretrained(folder, pretrain_cfg["algorithm"]) if (folder / REPORT_FILE).exists() else None
+    return _pretrained(folder, pretrain_cfg.algorithm) if (folder / REPORT_FILE).exists() else None
 
 
 def ensure_pretrained(
-    corpus_cfg: dict[str, Any],
-    pretrain_cfg: dict[str, Any],
+    corpus_cfg: CorpusConfig,
+    pretrain_cfg: Pretrain,
     data_dir: Path,
     cache_dir: Path,
     task_text: TaskText | None = None,
@@ -247,18 +242,18 @@ def ensure_pretrained(
     """The cached model for these settings, training it first if needed; concurrent callers train it once.
     task_text: the run's tokenized training split, for a corpus with task_train."""
     _check(pretrain_cfg)
-    corpus = tokenized_corpus(corpus_cfg, Tokenizer(**corpus_cfg["tokenizer"]), data_dir, cache_dir, task_text)
+    corpus = tokenized_corpus(corpus_cfg, Tokenizer.like(corpus_cfg.tokenizer), data_dir, cache_dir, task_text)
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
     if not whole_folder(folder, REPORT_FILE, lambda tmp: _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)):
-        log.info("pretrained %s from cache %s", pretrain_cfg["algorithm"], folder.name)
-    return _pretrained(folder, pretrain_cfg["algorithm"])
+        log.info("pretrained %s from cache %s", pretrain_cfg.algorithm, folder.name)
+    return _pretrained(folder, pretrain_cfg.algorithm)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="pretraining")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("gensim").setLevel(logging.INFO)
-    corpus_cfg, pretrain_cfg = plain(cfg.corpus), plain(cfg.pretrain)
     try:
+        corpus_cfg, pretrain_cfg = typed(cfg.corpus), typed(cfg.pretrain)
         model = ensure_pretrained(corpus_cfg, pretrain_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir))
     except EmbedlabError as exc:
         log.error("%s", exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +19,9 @@ from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
 from embedlab.vectors.space import Space
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Corpus as CorpusConfig
+    from embedlab.core.schema import Pretrain
     from embedlab.vectors.corpora import TaskText
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,9 @@ log = logging.getLogger(__name__)
 REFERENCES = ("glove6b", "word2vec", "glove", "fasttext")
 
 
-def _pretrain_cfg(algorithm: str, run_pretrain: dict[str, Any] | None) -> dict[str, Any]:
-    if run_pretrain and run_pretrain["algorithm"] == algorithm:
-        return dict(run_pretrain)  # the run's own settings (a user's overrides included)
+def _pretrain_cfg(algorithm: str, run_pretrain: Pretrain | None) -> Pretrain:
+    if run_pretrain and run_pretrain.algorithm == algorithm:
+        return run_pretrain  # the run's own settings (a user's overrides included)
     return option_config("pretrain", algorithm)
 
 
@@ -37,8 +39,8 @@ def find_reference(
     name: str,
     data_dir: Path,
     cache_dir: Path,
-    corpus_cfg: dict[str, Any] | None,
-    run_pretrain: dict[str, Any] | None,
+    corpus_cfg: CorpusConfig | None,
+    run_pretrain: Pretrain | None,
     glove6b_dim: int,
     task_text: TaskText | None = None,
 ) -> tuple[VectorSource, str, str] | None:
@@ -56,7 +58,7 @@ def find_reference(
     model = find_pretrained(corpus_cfg, _pretrain_cfg(name, run_pretrain), data_dir, cache_dir, task_text)
     if model is None:
         return None
-    corpus = corpus_cfg["name"] + (" + this training split" if corpus_cfg["task_train"] else "")
+    corpus = corpus_cfg.name + (" + this training split" if corpus_cfg.task_train else "")
     return VectorSource(model.vectors), model.fmt, f"{name} trained by embedlab on {corpus}"
 
 
@@ -65,8 +67,8 @@ def load_references(
     vocab: Vocabulary,
     data_dir: Path,
     cache_dir: Path,
-    corpus_cfg: dict[str, Any] | None = None,
-    run_pretrain: dict[str, Any] | None = None,
+    corpus_cfg: CorpusConfig | None = None,
+    run_pretrain: Pretrain | None = None,
     glove6b_dim: int = 100,
     task_text: TaskText | None = None,
 ) -> tuple[list[Space], dict[str, str]]:
