@@ -94,3 +94,30 @@ def test_a_run_stored_before_a_key_existed_is_the_same_config():
     assert not same_config(before, changed)  # the stored run used the default, this one does not
     assert not same_config(now, before)  # a key this config lacks is a different config
     assert not same_config(now, {**now, "seed": now["seed"] + 1})
+
+
+def test_a_stage_gets_the_schemas_dataclasses_and_none_outside_its_ranges():
+    """typed() hands the stages dataclass instances (Enum choices, resolved values); a range lives on its field,
+    so the composed-config check and the dataclass refuse the same value with the same line."""
+    from embedlab.core.checks import check
+    from embedlab.core.choices import Mode, Optimizer
+    from embedlab.core.config import typed
+    from embedlab.core.errors import EmbedlabError
+    from embedlab.core.schema import Cnn, Embedding, Trainer, Word2VecPretrain, ranges
+
+    cfg = compose(["model=cnn", "embedding=glove6b", "embedding.mode=finetune", "trainer.optimizer=adadelta"])
+    model, embedding, trainer = typed(cfg.model), typed(cfg.embedding), typed(cfg.trainer)
+    assert isinstance(model, Cnn) and model.filter_widths == [3, 4, 5]
+    assert isinstance(embedding, Embedding) and embedding.mode is Mode.finetune and embedding.mode == "finetune"
+    assert isinstance(trainer, Trainer) and trainer.optimizer is Optimizer.adadelta
+    assert {"trainer.epochs", "model.dropout", "pretrain.dim", "seed", "analysis.neighbours_k"} <= set(ranges())
+    for made, line in (
+        (lambda: Trainer(epochs=0), "trainer.epochs=0 must be at least 1"),
+        (lambda: Cnn(name="cnn", dropout=1.5), "model.dropout=1.5 must be between 0 and 0.99"),
+        (lambda: Word2VecPretrain(algorithm="word2vec", dim=0), "pretrain.dim=0 must be at least 1"),
+        (lambda: typed(compose(["pretrain=word2vec", "pretrain.workers=0"]).pretrain), "pretrain.workers=0 must be"),
+    ):
+        with pytest.raises(EmbedlabError, match=line):
+            made()
+    with pytest.raises(EmbedlabError, match="trainer.epochs=0 must be at least 1"):
+        check(compose(["trainer.epochs=0"]))  # the same range, before any data is read

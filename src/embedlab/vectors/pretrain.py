@@ -51,11 +51,9 @@ class Pretrained:
 
 
 def _check(cfg: Pretrain) -> None:
+    """The algorithm is a name; the numbers' ranges are the schema's (a Pretrain outside them is never made)."""
     if cfg.algorithm not in ALGORITHMS:
         raise EmbedlabError(f"pretrain.algorithm={cfg.algorithm!r} is not known; use one of {ALGORITHMS}")
-    for key in ("dim", "window", "min_count", "epochs", "workers"):
-        if int(getattr(cfg, key)) <= 0:
-            raise EmbedlabError(f"pretrain.{key}={getattr(cfg, key)} must be a positive whole number")
 
 
 def model_key(corpus: TokenizedCorpus, cfg: Pretrain) -> str:
@@ -253,7 +251,7 @@ def ensure_pretrained(
 def main(cfg: DictConfig) -> None:
     logging.getLogger("gensim").setLevel(logging.INFO)
     try:
-        corpus_cfg, pretrain_cfg = typed(cfg.corpus), typed(cfg.pretrain)
+        corpus_cfg, pretrain_cfg = typed(cfg.corpus), typed(cfg.pretrain)  # a value out of its range stops here
         model = ensure_pretrained(corpus_cfg, pretrain_cfg, Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir))
     except EmbedlabError as exc:
         log.error("%s", exc)
