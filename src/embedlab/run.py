@@ -296,7 +296,7 @@ def track(cfg: DictConfig, out_dir: Path) -> None:
     """Log the finished run to MLflow (tracking.mlflow); its run id goes to tracking.json in the run directory."""
     from embedlab.studies.tracking import experiment_name, log_run
 
-    tracking, config = plain(cfg.tracking), plain(cfg)
+    tracking, config = typed(cfg.tracking), plain(cfg)
     name = experiment_name(tracking, cfg.study)
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
     if run_id:

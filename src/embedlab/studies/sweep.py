@@ -19,7 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from embedlab.core.config import plain
+from embedlab.core.config import typed
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
 from embedlab.core.rundir import (
@@ -223,8 +223,8 @@ class SweepCallbacks(Callback):
         tracking = OmegaConf.select(config, "tracking")
         if tracking is None:
             return
-        settings = plain(tracking)
         try:
+            settings = typed(tracking)
             name = experiment_name(settings, OmegaConf.select(config, "study"))
             warning = prepare_store(settings, Path(config.paths.results_dir), name)
             if warning:

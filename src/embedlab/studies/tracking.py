@@ -12,9 +12,12 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embedlab.core.rundir import RunDir
+
+if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
+    from embedlab.core.schema import Tracking
 
 log = logging.getLogger("embedlab")
 
@@ -24,13 +27,13 @@ PROBE_SECONDS = 3.0  # a tracking server that does not answer /health in this ti
 UNREACHABLE = "EMBEDLAB_TRACKING_UNREACHABLE"  # set by a sweep that found its server down; its jobs then stay quiet
 
 
-def experiment_name(cfg: dict[str, Any], study: str | None) -> str:
+def experiment_name(cfg: Tracking, study: str | None) -> str:
     """tracking.experiment, else the study's name, else "embedlab"."""
-    return str(cfg["experiment"] or study or "embedlab")
+    return str(cfg.experiment or study or "embedlab")
 
 
-def tracking_uri(cfg: dict[str, Any], results_dir: Path) -> str:
-    return str(cfg["uri"] or f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}")
+def tracking_uri(cfg: Tracking, results_dir: Path) -> str:
+    return str(cfg.uri or f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}")
 
 
 def _client(uri: str, experiment: str, results_dir: Path) -> tuple[Any, str]:
@@ -70,13 +73,13 @@ def unreachable(uri: str, timeout: float = PROBE_SECONDS) -> str | None:
         return str(getattr(reason, "strerror", None) or reason)
 
 
-def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> str | None:
+def prepare_store(cfg: Tracking, results_dir: Path, experiment: str) -> str | None:
     """Create the store and experiment once, before a sweep's jobs start (parallel first writes can collide).
 
     Returns the warning to show when the tracking server is down: said once by the sweep, whose jobs (which inherit
     its environment) then skip the server quietly.
     """
-    if not cfg["mlflow"]:
+    if not cfg.mlflow:
         return None
     uri = tracking_uri(cfg, results_dir)
     if why := unreachable(uri):
@@ -90,10 +93,10 @@ def prepare_store(cfg: dict[str, Any], results_dir: Path, experiment: str) -> st
 
 
 def log_run(
-    cfg: dict[str, Any], results_dir: Path, experiment: str, run_name: str, config: dict[str, Any], out_dir: Path
+    cfg: Tracking, results_dir: Path, experiment: str, run_name: str, config: dict[str, Any], out_dir: Path
 ) -> str | None:
     """One MLflow run from a finished run directory; returns its run id, or None (with a warning) on failure."""
-    if not cfg["mlflow"]:
+    if not cfg.mlflow:
         return None
     uri = tracking_uri(cfg, results_dir)
     if os.environ.get(UNREACHABLE) == uri:  # the sweep found it down and said so once
