@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from embedlab.core.config import export_locations
+from helpers import environment_in
 
 export_locations()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,27 +28,9 @@ def data_dir() -> Path:
     return path
 
 
-def environment_in(root: Path) -> dict[str, str]:
-    """Environment for a CLI run whose results and caches land under root."""
-    env = dict(os.environ)
-    env.update(
-        EMBEDLAB_RESULTS_DIR=str(root / "results"),
-        EMBEDLAB_CACHE_DIR=str(root / "cache"),
-        EMBEDLAB_DATA_DIR=str(root / "data"),
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
-    return env
-
-
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> dict[str, str]:
     return environment_in(tmp_path)
-
-
-def run_cli(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "embedlab.run", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture

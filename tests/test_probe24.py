@@ -21,7 +21,6 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import run_cli
 from embedlab import cli
 from embedlab.core.checks import check
 from embedlab.core.config import compose
@@ -29,7 +28,7 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.data.datasets import read_table
 from embedlab.studies.report import script_json
 from embedlab.studies.results import collect
-from test_run import assert_one_line_failure
+from helpers import assert_one_line_failure, environment_in, run_cli
 
 SMALL = ["task=smoke", "model=avg", "trainer.epochs=1", "analysis.enabled=false", "tracking.mlflow=false"]
 
@@ -202,7 +201,6 @@ def test_ctrl_c_on_a_sweep_stops_it_in_one_line_and_leaves_no_running_record(iso
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    from conftest import environment_in
 
     root = tmp_path_factory.mktemp("trained")
     run_dir = root / "run"

@@ -17,7 +17,6 @@ import pytest
 from gensim.test.utils import datapath
 from omegaconf import OmegaConf
 
-from conftest import run_cli
 from embedlab.core.checks import check
 from embedlab.core.config import CONFIG_DIR, EXPERIMENTS_DIR, compose
 from embedlab.core.errors import EmbedlabError
@@ -27,8 +26,7 @@ from embedlab.data.splits import prepare
 from embedlab.data.text import Vocabulary, sequence_length
 from embedlab.studies.results import collect
 from embedlab.vectors.files import VectorSource, load_pretrained
-from test_datasets import make_imdb, task_cfg
-from test_run import assert_one_line_failure
+from helpers import assert_one_line_failure, make_imdb, run_cli, task_cfg
 
 SMALL = ["task=smoke", "model=avg", "trainer.epochs=1", "analysis.enabled=false", "tracking.mlflow=false"]
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
-from conftest import run_cli
 from embedlab.core.errors import EmbedlabError
+from helpers import assert_one_line_failure, run_cli
 
 EXPECTED_FILES = {
     "config.yaml",
@@ -43,16 +43,6 @@ def only_run_dir(results: Path) -> Path:
     runs = [p for p in (results / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
-
-
-def assert_one_line_failure(proc, *fragments: str) -> dict:
-    assert proc.returncode != 0
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("embedlab: error:")]
-    assert len(errors) == 1, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def test_smoke_experiment_writes_a_complete_run_directory(isolated_env, tmp_path):

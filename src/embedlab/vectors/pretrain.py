@@ -164,7 +164,7 @@ def train_glove(corpus: TokenizedCorpus, cfg: Pretrain, out: Path) -> Any:
 TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": train_glove}
 
 
-def _train_into(folder: Path, corpus: TokenizedCorpus, cfg: Pretrain, corpus_cfg: CorpusConfig) -> dict[str, Any]:
+def train_into(folder: Path, corpus: TokenizedCorpus, cfg: Pretrain, corpus_cfg: CorpusConfig) -> dict[str, Any]:
     from embedlab.vectors.intrinsic import intrinsic_scores
 
     if corpus.tokens < cfg.min_count:
@@ -242,7 +242,7 @@ def ensure_pretrained(
     _check(pretrain_cfg)
     corpus = tokenized_corpus(corpus_cfg, Tokenizer.like(corpus_cfg.tokenizer), data_dir, cache_dir, task_text)
     folder = _model_folder(corpus, corpus_cfg, pretrain_cfg, cache_dir)
-    if not whole_folder(folder, REPORT_FILE, lambda tmp: _train_into(tmp, corpus, pretrain_cfg, corpus_cfg)):
+    if not whole_folder(folder, REPORT_FILE, lambda tmp: train_into(tmp, corpus, pretrain_cfg, corpus_cfg)):
         log.info("pretrained %s from cache %s", pretrain_cfg.algorithm, folder.name)
     return _pretrained(folder, pretrain_cfg.algorithm)
 

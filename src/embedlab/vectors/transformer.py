@@ -115,12 +115,12 @@ def ensure_distilled(encoder: Path, words: Sequence[str], pca_dims: int, cache_d
     once. The folder appears whole or not at all."""
     require("embedding=distilled", ("model2vec", "torch", "transformers"))
     folder = distilled_folder(encoder, words, pca_dims, cache_dir)
-    if not whole_folder(folder, REPORT_FILE, lambda tmp: _distill_into(tmp, encoder, words, pca_dims)):
+    if not whole_folder(folder, REPORT_FILE, lambda tmp: distill_into(tmp, encoder, words, pca_dims)):
         log.info("distilled vectors from cache %s", folder.name)
     return folder
 
 
-def _distill_into(folder: Path, encoder: Path, words: Sequence[str], pca_dims: int) -> None:
+def distill_into(folder: Path, encoder: Path, words: Sequence[str], pca_dims: int) -> None:
     _offline()
     from model2vec.distill import distill
 

@@ -28,7 +28,7 @@ from embedlab.studies.report.names import (
     spread,
 )
 from embedlab.studies.results import collect
-from test_report import run
+from helpers import reported_run
 
 matplotlib.use("Agg")
 
@@ -45,7 +45,7 @@ def study_with_baselines(root):
     for embedding, mode, model, level in arms:
         for seed in (1, 2, 3):
             name = f"{model}-{embedding}-{mode}-{seed}"
-            folder = run(root, name, embedding, mode, seed, level + 0.004 * seed, rng.random(300) < level)
+            folder = reported_run(root, name, embedding, mode, seed, level + 0.004 * seed, rng.random(300) < level)
             metrics = json.loads((folder / "metrics.json").read_text())
             metrics["model"] = model
             (folder / "metrics.json").write_text(json.dumps(metrics))
@@ -181,7 +181,7 @@ def test_no_number_in_any_report_table_has_more_digits_than_its_format(tmp_path)
 def test_the_default_experiments_title_names_sst2_and_its_three_arms(tmp_path):
     rng = np.random.default_rng(0)
     for embedding, mode in (("scratch", "scratch"), ("glove6b", "frozen"), ("glove6b", "finetune")):
-        run(tmp_path, f"{embedding}-{mode}", embedding, mode, 1, 0.8, rng.random(100) < 0.8)
+        reported_run(tmp_path, f"{embedding}-{mode}", embedding, mode, 1, 0.8, rng.random(100) < 0.8)
     title = title_of(collect(tmp_path), None)
     assert title.startswith("SST-2 (sentences): scratch Embedding vs ")
     assert "GloVe 6B 100d, frozen" in title and "GloVe 6B 100d, fine-tuned" in title and "3 runs" in title
@@ -190,5 +190,5 @@ def test_the_default_experiments_title_names_sst2_and_its_three_arms(tmp_path):
 
 @pytest.mark.parametrize("study", [None, "seed_question"])
 def test_a_named_study_puts_its_name_first(tmp_path, study):
-    run(tmp_path, "s1", "scratch", "scratch", 1, 0.8, np.ones(10, bool))
+    reported_run(tmp_path, "s1", "scratch", "scratch", 1, 0.8, np.ones(10, bool))
     assert title_of(collect(tmp_path), study).startswith("seed_question: " if study else "SST-2")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +11,10 @@ import pandas as pd
 import pytest
 
 from embedlab.core.errors import EmbedlabError
-from embedlab.core.schema import TableTask
 from embedlab.data.datasets import load_imdb_part, load_raw, read_lines
 from embedlab.data.download import ensure
 from embedlab.data.splits import Split, prepare, stratified_order, subsample
-
-
-def task_cfg(**overrides):
-    """A task config as the stage gets it: the schema's dataclass (TableTask: every key a loader may read)."""
-    return TableTask(**{"name": "t", "loader": "table", "dev_fraction": 0.2, "test_fraction": 0.2, **overrides})
+from helpers import make_imdb, task_cfg
 
 
 def write_kim(path: Path, rows: list[tuple[str, str]]) -> None:
@@ -68,20 +61,6 @@ def test_clickbait_gzip_pair_skips_blank_lines(tmp_path):
     texts, labels = load_raw(cfg, tmp_path, tmp_path).splits["all"]
     assert texts == ["Senate passes bill", "Markets fall", "Rain", "You Won't Believe This", "Ten Things"]
     assert labels == ["0", "0", "0", "1", "1"]
-
-
-def make_imdb(path: Path, per_class: int = 3) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as tar:
-        for split in ("train", "test"):
-            for label in ("pos", "neg", *(["unsup"] if split == "train" else [])):
-                for i in range(per_class):
-                    data = f"{split} {label} review {i}<br />end".encode()
-                    info = tarfile.TarInfo(f"aclImdb/{split}/{label}/{i}_7.txt")
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-        readme = tarfile.TarInfo("aclImdb/README")
-        tar.addfile(readme, io.BytesIO(b""))
 
 
 def test_imdb_read_from_archive_then_from_cache(tmp_path):

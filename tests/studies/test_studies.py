@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import environment_in, run_cli
 from embedlab.core.errors import EmbedlabError
+from helpers import ROOT, environment_in, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["-m", "experiment=smoke", "+layout=study", "trainer.epochs=1"]
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.threads=1"]
 

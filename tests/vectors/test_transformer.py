@@ -25,7 +25,7 @@ from embedlab.vectors.transformer import (
     read_model2vec,
     require,
 )
-from test_baselines import separable
+from helpers import separable
 
 pytest.importorskip("model2vec", reason="the transformers extra: pip install 'embedlab[transformers]'")
 
@@ -86,7 +86,7 @@ def test_distillation_is_deterministic_and_cached(tiny_encoder, tmp_path, monkey
     def fail(*args: object) -> None:
         raise AssertionError("distilled again instead of reading the cache")
 
-    monkeypatch.setattr(transformer, "_distill_into", fail)
+    monkeypatch.setattr(transformer, "distill_into", fail)
     assert ensure_distilled(tiny_encoder, words, 8, tmp_path / "a") == first
     for other in (words[:3], words[::-1]):  # another vocabulary or order (Zipf weights follow the order): another entry
         assert transformer.distilled_folder(tiny_encoder, other, 8, tmp_path / "a") != first

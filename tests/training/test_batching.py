@@ -9,7 +9,7 @@ from embedlab.training.models import build_model, min_length
 from embedlab.training.optimizers import SparseAdadelta, SparseAdam, catch_up_callback, make_optimizer
 from embedlab.training.train import batch_plan, eval_dataset, predict, seed_everything, text_lengths, train_dataset
 from embedlab.vectors.embeddings import EmbeddingInit
-from test_models import DIM, VOCAB, model_cfg, pretrained
+from helpers import DIM, VOCAB, model_cfg, pretrained
 
 
 def right_padded(rng: np.random.Generator, n: int, width: int) -> np.ndarray:

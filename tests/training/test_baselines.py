@@ -14,20 +14,7 @@ from embedlab.data.datasets import load_sst2_phrases
 from embedlab.data.text import unseen_bucket, unseen_counts
 from embedlab.studies.results import unseen_table
 from embedlab.training.baselines import fasttext_supervised, majority, tfidf_lr
-
-POSITIVE, NEGATIVE = ["good", "great", "fine"], ["bad", "awful", "poor"]
-
-
-def separable(n: int, seed: int) -> tuple[list[list[str]], np.ndarray]:
-    """Class 1 texts carry a positive word, class 0 a negative one, among shared filler: a linear model's 100%."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, size=n)
-    filler = ["the", "a", "movie", "film", "was", "is", "plot", "it"]
-    texts = [
-        [*rng.choice(filler, 4).tolist(), str(rng.choice(POSITIVE if y else NEGATIVE)), *rng.choice(filler, 2).tolist()]
-        for y in labels
-    ]
-    return texts, labels
+from helpers import NEGATIVE, POSITIVE, separable
 
 
 def test_majority_predicts_the_most_frequent_training_class():

@@ -145,9 +145,10 @@ def test_truncated_text_row_is_an_error_with_line_number(tmp_path, kv, vocab):
         load_pretrained(VectorSource(path), vocab)
 
 
-def test_truncated_gzip_is_an_error(tmp_path, kv, vocab):
-    path = write_format(kv, tmp_path, "glove_gz")
-    path.write_bytes(path.read_bytes()[:-12])
+@pytest.mark.parametrize(("fmt", "cut"), [("glove_gz", 12), ("word2vec_bin", 30)])
+def test_a_truncated_gzip_or_word2vec_binary_is_an_error(tmp_path, kv, vocab, fmt, cut):
+    path = write_format(kv, tmp_path, fmt)
+    path.write_bytes(path.read_bytes()[:-cut])
     with pytest.raises(EmbedlabError, match="truncated or corrupt"):
         load_pretrained(VectorSource(path), vocab)
 
@@ -157,13 +158,6 @@ def test_word2vec_header_count_larger_than_the_file_is_an_error(tmp_path, kv, vo
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:-2]) + "\n")
     with pytest.raises(EmbedlabError, match="header says 5 vectors but the file has 3"):
-        load_pretrained(VectorSource(path), vocab)
-
-
-def test_truncated_word2vec_binary_is_an_error(tmp_path, kv, vocab):
-    path = write_format(kv, tmp_path, "word2vec_bin")
-    path.write_bytes(path.read_bytes()[:-30])
-    with pytest.raises(EmbedlabError, match="truncated or corrupt"):
         load_pretrained(VectorSource(path), vocab)
 
 

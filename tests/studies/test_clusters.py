@@ -17,9 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import environment_in
+from helpers import ROOT, environment_in
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STUDY = ["-m", "experiment=smoke", "+layout=study", "trainer.epochs=1", "seed=1,2", "embedding.mode=frozen,finetune"]
 RUNS = {

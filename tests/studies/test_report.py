@@ -12,23 +12,14 @@ from embedlab.studies.report import answer, p_text, sections
 from embedlab.studies.report.names import show_table
 from embedlab.studies.report.render import html_page
 from embedlab.studies.results import collect
-from test_results import fake_run
-
-
-def run(root, name, embedding, mode, seed, accuracy, correct):
-    """fake_run with the sizes a real run's metrics.json has, which the report's header reads."""
-    folder = fake_run(root, name, embedding, mode, seed, accuracy, correct=correct)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    metrics.update(n_train=6920, n_dev=872, n_test=len(correct), wall_seconds=30.0)
-    (folder / "metrics.json").write_text(json.dumps(metrics))
-    return folder
+from helpers import reported_run
 
 
 def study(root, seeds=(1, 2, 3)):
     rng = np.random.default_rng(0)
     for seed in seeds:
-        run(root, f"s{seed}", "scratch", "scratch", seed, 0.80 + 0.001 * seed, correct=rng.random(200) < 0.8)
-        run(root, f"g{seed}", "glove6b", "finetune", seed, 0.83 + 0.002 * seed, correct=rng.random(200) < 0.83)
+        reported_run(root, f"s{seed}", "scratch", "scratch", seed, 0.80 + 0.001 * seed, correct=rng.random(200) < 0.8)
+        reported_run(root, f"g{seed}", "glove6b", "finetune", seed, 0.83 + 0.002 * seed, correct=rng.random(200) < 0.83)
     return collect(root)
 
 
@@ -79,7 +70,7 @@ def test_learning_curves_keep_baselines_apart_from_the_scratch_cnn(tmp_path):
     for size, base in (("0.1", 0.70), ("1.0", 0.80)):
         for seed in (1, 2):
             for model, shift in (("cnn", 0.0), ("tfidf_lr", 0.02)):
-                folder = run(
+                folder = reported_run(
                     tmp_path, f"{model}-{size}-{seed}", "scratch", "scratch", seed, base + shift, rng.random(50) < 0.8
                 )
                 text = (folder / "config.yaml").read_text().replace("train_size: null", f"train_size: {size}")
@@ -122,7 +113,7 @@ def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_
     vectors = np.array([[1, 0], [0, 1], [0.1, 1], [0, -1], [1, 0.1]], dtype=np.float32)
     root = tmp_path / "runs"
     for seed in (1, 2):
-        folder = run(root, f"s{seed}", "scratch", "scratch", seed, 0.8, np.ones(10, bool))
+        folder = reported_run(root, f"s{seed}", "scratch", "scratch", seed, 0.8, np.ones(10, bool))
         kv = KeyedVectors(2)
         kv.add_vectors(words, vectors)
         kv.save_word2vec_format(str(folder / "embedding_trained.w2v.bin"), binary=True)
@@ -133,11 +124,11 @@ def test_the_browser_keeps_the_most_frequent_words_of_run_files_without_padding_
 
 def test_the_report_shows_token_coverage_split_on_spaces_and_as_the_task_tokenizes(tmp_path):
     for seed in (1, 2):
-        folder = run(tmp_path, f"g{seed}", "glove6b", "finetune", seed, 0.83, correct=np.ones(200, dtype=bool))
+        folder = reported_run(tmp_path, f"g{seed}", "glove6b", "finetune", seed, 0.83, correct=np.ones(200, dtype=bool))
         metrics = json.loads((folder / "metrics.json").read_text())
         metrics.update(coverage_tokens_whitespace=0.9489, coverage_tokens=0.9814 + 0.0001 * seed)
         (folder / "metrics.json").write_text(json.dumps(metrics))
-    run(tmp_path, "s1", "scratch", "scratch", 1, 0.80, correct=np.ones(200, dtype=bool))  # no vectors: no row
+    reported_run(tmp_path, "s1", "scratch", "scratch", 1, 0.80, correct=np.ones(200, dtype=bool))  # no vectors: no row
     from embedlab.studies.report import coverage_table
 
     table = coverage_table(collect(tmp_path))

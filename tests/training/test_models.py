@@ -5,28 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedlab.core.config import compose, typed
 from embedlab.core.errors import EmbedlabError
 from embedlab.training.models import EMBEDDING_LAYER, STATIC_LAYER, build_model, embedding_matrix
 from embedlab.training.train import seed_everything
 from embedlab.vectors.embeddings import EmbeddingInit
-
-VOCAB, DIM, LEN = 30, 8, 12
-
-
-def model_cfg(name: str, **overrides):
-    """The shipped model option as the stage gets it (its schema's dataclass), a CNN with 4 filters per width."""
-    narrow = ["model.filters=4"] if name == "cnn" else []
-    return typed(compose([f"model={name}", *narrow, *(f"model.{k}={v}" for k, v in overrides.items())]).model)
-
-
-def pretrained(mode: str, train_missing: bool = False) -> EmbeddingInit:
-    rng = np.random.default_rng(0)
-    matrix = rng.normal(size=(VOCAB, DIM)).astype(np.float32)
-    matrix[0] = 0
-    missing = np.zeros(VOCAB, dtype=bool)
-    missing[[1, 5, 6]] = True
-    return EmbeddingInit("test", mode, DIM, matrix, missing_rows=missing, train_missing=train_missing)
+from helpers import DIM, LEN, VOCAB, model_cfg, pretrained
 
 
 def one_step(model) -> None:

@@ -14,6 +14,7 @@ from embedlab.core.checks import check
 from embedlab.core.config import compose
 from embedlab.core.search import draw_value
 from embedlab.studies.tuning import budget_verdict, evp_table, expected_max, verdict_sentence
+from helpers import run_cli
 
 
 def test_expected_max_equals_brute_force_over_every_sequence_of_draws():
@@ -165,8 +166,6 @@ def reviews(n: int, seed: int) -> pd.DataFrame:
 def test_a_trial_never_reads_the_test_labels(isolated_env, tmp_path, model):
     """The same trial with the test split's labels flipped gives the same record: selection is on dev only."""
     import json
-
-    from conftest import run_cli
 
     reviews(200, 0).to_csv(tmp_path / "train.csv", index=False)
     test = reviews(60, 1)

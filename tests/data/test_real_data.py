@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
 from embedlab.core.config import compose, typed
 from embedlab.data.datasets import load_raw
 from embedlab.data.splits import prepare
 from embedlab.data.text import Tokenizer, Vocabulary
 from embedlab.vectors.embeddings import glove6b_source
 from embedlab.vectors.files import load_pretrained
+from helpers import run_cli
 
 pytestmark = pytest.mark.data
 

@@ -1,14 +1,16 @@
 """The package's layout is its data flow: core (bottom) -> data -> vectors -> training -> analysis -> studies, with
 the run (`embedlab.run`) and the command (`embedlab.cli`) on top. A stage imports only itself and stages before it,
 nothing imports the top, and no import cycle exists, counting imports inside functions too. Read from the source
-with `ast`, so it needs no imports and anyone can run it: `pytest tests/test_layering.py`."""
+with `ast`, so it needs no imports and anyone can run it: `pytest tests/core/test_layering.py`."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "embedlab"
+from helpers import ROOT
+
+PACKAGE = ROOT / "src" / "embedlab"
 STAGES = ["core", "data", "vectors", "training", "analysis", "studies"]  # in the order data moves
 TOP = {"run", "cli"}  # the composition root: may use every stage
 
@@ -120,10 +122,53 @@ def test_no_import_cycle_in_the_package():
 def test_one_printer_of_the_error_line_and_one_entry_point():
     """`embedlab: error:` is printed by core.errors.print_error only; `embedlab` (cli) is the entry point, with
     `python -m embedlab.run` its documented alias."""
-    package = Path(__file__).resolve().parents[1] / "src" / "embedlab"
+    package = ROOT / "src" / "embedlab"
     printers = [p.relative_to(package) for p in package.rglob("*.py") if "embedlab: error:" in p.read_text()]
     assert [str(p) for p in printers] == ["core/errors.py"]
     mains = sorted(
         str(p.relative_to(package)) for p in package.rglob("*.py") if '__name__ == "__main__"' in p.read_text()
     )
     assert mains == ["cli.py", "run.py"]
+
+
+def test_the_tests_mirror_the_package_and_import_no_test_module_nor_a_private_name():
+    """tests/<stage>/ for each stage of src/embedlab; a test module shares helpers through tests/helpers.py only,
+    and reaches the package through its public names (a private one would pin the tests to an implementation)."""
+    tests = ROOT / "tests"
+    stages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"configs"}
+    assert stages <= {p.name for p in tests.iterdir() if p.is_dir()}, stages
+    problems = []
+    for path in sorted(tests.rglob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(tests)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.split(".")[0].startswith("test_") or node.module == "conftest":
+                    problems.append(f"{where} imports from {node.module}")
+                if node.module.startswith("embedlab"):
+                    problems += [f"{where} imports {a.name}" for a in node.names if a.name.startswith("_")]
+            elif isinstance(node, ast.Import):
+                tests_modules = [a.name for a in node.names if a.name.startswith(("test_", "conftest"))]
+                problems += [f"{where} imports {name}" for name in tests_modules]
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                base = node.value
+                if isinstance(base, ast.Name) and base.id in _embedlab_modules(tree):
+                    problems.append(f"{where} reads {base.id}.{node.attr}")
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "setattr" and len(node.args) >= 2:
+                name = node.args[1]
+                if isinstance(name, ast.Constant) and str(name.value).startswith("_"):
+                    target = node.args[0]
+                    if isinstance(target, ast.Name) and target.id in _embedlab_modules(tree):
+                        problems.append(f"{where} patches {target.id}.{name.value}")
+    assert not problems, problems
+
+
+def _embedlab_modules(tree: ast.Module) -> set[str]:
+    """The names a test module binds to embedlab modules (`import embedlab.x as y`, `from embedlab.x import y`)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("embedlab")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("embedlab"):
+            names |= {a.asname or a.name for a in node.names if a.name[:1].islower()}
+    return names

@@ -15,12 +15,12 @@ import pytest
 from gensim.models import KeyedVectors
 
 import embedlab.vectors.pretrain as pretrain
-from conftest import run_cli
 from embedlab.core.config import compose, typed
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.schema import Tokenizer
 from embedlab.data.text import Vocabulary
 from embedlab.vectors.files import VectorSource, load_pretrained
+from helpers import run_cli
 
 
 def settings(algorithm: str, *overrides: str, corpus: str = "smoke") -> tuple:
@@ -61,7 +61,7 @@ def test_fasttext_fills_an_unseen_task_word_from_subwords(tmp_path):
 
 def test_second_request_reads_the_cache(tmp_path, monkeypatch):
     first = pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path)
-    monkeypatch.setattr(pretrain, "_train_into", lambda *a: pytest.fail("trained again"))
+    monkeypatch.setattr(pretrain, "train_into", lambda *a: pytest.fail("trained again"))
     assert pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path).folder == first.folder
 
 
@@ -94,14 +94,14 @@ def test_the_key_changes_with_every_parameter_and_the_corpus_only(tmp_path):
 
 
 def _request(cache: str, marker: str) -> None:
-    original = pretrain._train_into
+    original = pretrain.train_into
 
     def counted(*args):
         with open(marker, "a") as fh:
             fh.write("trained\n")
         return original(*args)
 
-    pretrain._train_into = counted
+    pretrain.train_into = counted
     pretrain.ensure_pretrained(*settings("word2vec", *FAST), Path(cache), Path(cache))
 
 
@@ -125,7 +125,7 @@ def test_interrupted_pretraining_leaves_no_cache_entry(tmp_path, monkeypatch):
         (folder / pretrain.VECTORS_FILE).write_bytes(b"half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pretrain, "_train_into", interrupted)
+    monkeypatch.setattr(pretrain, "train_into", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pretrain.ensure_pretrained(*settings("word2vec", *FAST), tmp_path, tmp_path)
     assert [p.name for p in (tmp_path / "pretrained").iterdir() if not p.name.endswith(".lock")] == []
@@ -230,7 +230,7 @@ def test_a_task_train_corpus_is_the_corpus_then_exactly_the_runs_training_split(
     kv = KeyedVectors.load_word2vec_format(str(model.vectors), binary=True)
     assert "zzfold1" in kv  # a word only the training split has
     assert pretrain.find_pretrained(corpus, params, tmp_path, tmp_path, split).folder == model.folder
-    monkeypatch.setattr(pretrain, "_train_into", lambda *a: pytest.fail("trained again"))
+    monkeypatch.setattr(pretrain, "train_into", lambda *a: pytest.fail("trained again"))
     assert pretrain.ensure_pretrained(corpus, params, tmp_path, tmp_path, split).folder == model.folder
     other_fold = [["the", "alps", "zzfold2"], ["himalaya", "zzfold2", "."]] * 5
     assert pretrain.find_pretrained(corpus, params, tmp_path, tmp_path, other_fold) is None  # its own model

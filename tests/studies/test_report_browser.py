@@ -17,7 +17,7 @@ from gensim.models import KeyedVectors
 
 from embedlab.studies.report import write_report
 from embedlab.studies.results import collect
-from test_report import run as fake_run
+from helpers import reported_run
 
 WORDS = ["<pad>", "<unk>", "good", "great", "fine", "bad", "awful", "poor", "film", "movie", "plot", "the"]
 CHROMIUM_ARGS = [
@@ -56,7 +56,7 @@ def small_study(root):
     rng = np.random.default_rng(0)
     for i, (embedding, mode) in enumerate([("scratch", "scratch"), ("glove6b", "finetune"), ("glove6b", "frozen")]):
         for seed in (1, 2, 3):
-            run = fake_run(
+            run = reported_run(
                 root,
                 f"{embedding}-{mode}-{seed}",
                 embedding,
@@ -143,7 +143,7 @@ def hostile_study(root):
     rng = np.random.default_rng(1)
     for i, (embedding, mode) in enumerate([("scratch", "scratch"), (HOSTILE_NAME, "finetune")]):
         for seed in (1, 2):
-            run = fake_run(root, f"r{i}-{seed}", embedding, mode, seed, 0.8 + 0.01 * i, rng.random(50) < 0.8)
+            run = reported_run(root, f"r{i}-{seed}", embedding, mode, seed, 0.8 + 0.01 * i, rng.random(50) < 0.8)
             for name in ("trained", "initial"):
                 kv = KeyedVectors(4)
                 kv.add_vectors(words, rng.normal(size=(len(words), 4)).astype(np.float32))

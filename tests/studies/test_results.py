@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from embedlab.studies.results import build, collect, main, mcnemar_p, mean_ci, paired, summarise
-
-
-def fake_run(root, name, embedding, mode, seed, accuracy, correct=None, status="completed", task="sst2"):
-    run = root / name
-    run.mkdir(parents=True)
-    metrics = {"task": task, "embedding": embedding, "mode": mode, "model": "cnn", "seed": seed, "status": status}
-    if status == "completed":
-        metrics["test_accuracy"] = accuracy
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "config.yaml").write_text(
-        f"seed: {seed}\ntask:\n  name: {task}\n  train_size: null\ntrainer:\n  epochs: 3\n"
-    )
-    if correct is not None:
-        correct = np.asarray(correct, dtype=bool)
-        pd.DataFrame({"index": range(len(correct)), "label": 1, "pred": correct.astype(int)}).to_csv(
-            run / "predictions.csv", index=False
-        )
-    return run
+from helpers import fake_run
 
 
 def test_mean_and_confidence_interval_match_the_t_distribution():
