@@ -18,6 +18,8 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from embedlab import __version__
+from embedlab.analysis.projection import sample_sentences
+from embedlab.core.checks import check
 from embedlab.core.config import CONFIG_DIR, export_locations, plain, typed
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import write_json
@@ -36,7 +38,12 @@ from embedlab.core.rundir import (  # noqa: F401 - also their old home
     remove_partial,
     run_lock,
 )
-from embedlab.data.text import FIRST_WORD, Tokenizer
+from embedlab.data.text import FIRST_WORD, UNSEEN_BUCKETS, Tokenizer, unseen_bucket
+from embedlab.studies.sweep import interrupted_sweep
+from embedlab.studies.tracking import experiment_name, log_run
+from embedlab.training.baselines import BASELINES, fasttext_supervised, majority, sentence_encoder, tfidf_lr
+from embedlab.training.train import evaluate, seed_everything, test_metrics, train
+from embedlab.vectors.references import load_references
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 log = logging.getLogger("embedlab")
@@ -68,8 +75,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Everything a run does, in the order data moves: prepare the task -> build its embedding -> fit (a baseline,
     or the neural model: evaluate, write what the embedding learned) -> the metrics to record. Failures and the
     status file are _run_locked's."""
-    from embedlab.data.prepared import prepare_task  # stages load TensorFlow / gensim: only once a run starts,
-    from embedlab.training.baselines import BASELINES  # so a typo still fails in a second (core.overrides)
+    from embedlab.data.prepared import prepare_task  # lazy: +64 ms at import; a typo fails before any stage loads
 
     started = time.perf_counter()
     task = prepare_task(typed(cfg.task), Path(cfg.paths.data_dir), Path(cfg.paths.cache_dir), int(cfg.seed))
@@ -83,7 +89,7 @@ def experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
 def build_embedding(cfg: DictConfig, task: Any, out_dir: Path) -> Any:
     """The embedding's initial table for the task's vocabulary (pretrained vectors trained first if needed)."""
-    from embedlab.vectors.embeddings import prepare_embedding
+    from embedlab.vectors.embeddings import prepare_embedding  # lazy: +32 ms at import
 
     emb_cfg = typed(cfg.embedding)
     pretraining = None
@@ -116,8 +122,6 @@ def describe(cfg: DictConfig, task: Any, emb: Any) -> dict[str, Any]:
 def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:
     """A non-neural baseline on the run's own splits: test metrics and predictions; a tuning trial (trial set) is
     scored on dev and never reads the test split's labels."""
-    from embedlab.training.train import test_metrics
-
     data, seed, cache_dir = task.data, int(cfg.seed), Path(cfg.paths.cache_dir)
     trial = cfg.trial is not None
     unseen = None if trial else task.unseen()
@@ -140,9 +144,13 @@ def fit_baseline(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: f
 def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: float) -> dict[str, Any]:
     """Train the model, evaluate it on test, and write its history, predictions, classifier and both spaces; then
     what the embedding learned (analysis.enabled)."""
-    from embedlab.training.classifier import save_classifier
-    from embedlab.training.models import EMBEDDING_LAYER, build_model, embedding_matrix, min_length
-    from embedlab.training.train import evaluate, seed_everything, train
+    from embedlab.training.classifier import save_classifier  # lazy: +5.5 s at import (TensorFlow/Keras)
+    from embedlab.training.models import (  # lazy: +5.5 s at import (TensorFlow/Keras)
+        EMBEDDING_LAYER,
+        build_model,
+        embedding_matrix,
+        min_length,
+    )
 
     seed, data, model_cfg = int(cfg.seed), task.data, typed(cfg.model)
     seed_everything(seed, cfg.trainer.threads)
@@ -197,8 +205,6 @@ def write_predictions(out_dir: Path, data: Any, probs: np.ndarray, unseen: np.nd
 
 def unseen_accuracy(labels: np.ndarray, probs: np.ndarray, unseen: np.ndarray) -> dict[str, Any]:
     """Test accuracy by how many of a sentence's words training never saw (0, 1, 2, 3+), and how many such."""
-    from embedlab.data.text import UNSEEN_BUCKETS, unseen_bucket
-
     correct = probs.argmax(1) == labels
     buckets = unseen_bucket(unseen)
     out: dict[str, Any] = {"test_share_with_unseen": round(float(np.mean(unseen > 0)), 4) if len(unseen) else 0.0}
@@ -221,8 +227,6 @@ def baseline(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A non-neural baseline's probabilities on the scored split (test; dev for a tuning trial), trained on the run's
     own training split (embedlab.training.baselines)."""
-    from embedlab.training.baselines import fasttext_supervised, majority, sentence_encoder, tfidf_lr
-
     n_classes = len(data.classes)
     train = (tokens["train"], data.train.labels)
     if model_cfg.name == "majority":
@@ -242,9 +246,7 @@ def baseline(
 
 def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trained: np.ndarray) -> dict[str, Any]:
     """What the embedding learned, beside the reference spaces on disk; returns the summary metrics."""
-    from embedlab.analysis.learned import analyse_run
-    from embedlab.analysis.projection import sample_sentences
-    from embedlab.vectors.references import load_references
+    from embedlab.analysis.learned import analyse_run  # lazy: +1.9 s at import
 
     acfg = typed(cfg.analysis)
     started = time.perf_counter()
@@ -294,8 +296,6 @@ def analyse(cfg: DictConfig, out_dir: Path, task: Any, initial: np.ndarray, trai
 
 def track(cfg: DictConfig, out_dir: Path) -> None:
     """Log the finished run to MLflow (tracking.mlflow); its run id goes to tracking.json in the run directory."""
-    from embedlab.studies.tracking import experiment_name, log_run
-
     tracking, config = typed(cfg.tracking), plain(cfg)
     name = experiment_name(tracking, cfg.study)
     run_id = log_run(tracking, Path(cfg.paths.results_dir), name, out_dir.name, config, out_dir)
@@ -308,7 +308,7 @@ def whitespace_coverage(emb: Any, texts: list[str], tokenizer: Tokenizer, cache_
     task tokenizer's `coverage_tokens`: what splitting clitics and punctuation as the vectors' corpus did buys."""
     if emb.origin is None:
         return {}
-    from embedlab.vectors.embeddings import token_coverage
+    from embedlab.vectors.embeddings import token_coverage  # lazy: +32 ms at import
 
     plain = Tokenizer(lowercase=tokenizer.lowercase, style="whitespace")
     return {
@@ -329,7 +329,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _run_locked(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    from embedlab.core.checks import check
 
     status_path = out_dir / STATUS_FILE
     config_text = OmegaConf.to_yaml(cfg, resolve=True)
@@ -489,8 +488,6 @@ def cli(args: list[str]) -> None:
     try:
         main()
     except KeyboardInterrupt:
-        from embedlab.studies.sweep import interrupted_sweep
-
         print_error(interrupted_sweep())
         sys.exit(130)
 

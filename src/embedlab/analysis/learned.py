@@ -17,9 +17,14 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
+from embedlab.analysis.neighbours import frequent_words, unseen_words, write_neighbour_report
+from embedlab.analysis.projection import write_projections
+from embedlab.analysis.projector import export_projector
+from embedlab.core import memo
 from embedlab.core.jsonio import write_json
 from embedlab.core.rundir import RunDir
 from embedlab.data.text import FIRST_WORD, Vocabulary
+from embedlab.vectors.intrinsic import intrinsic_scores
 from embedlab.vectors.space import INITIAL, TRAINED, Space
 
 if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
@@ -137,8 +142,6 @@ def class_axis_r2(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from embedlab.core import memo
-
     counts = np.asarray(vocab.counts)
     rows = counts >= min_count
     rows[:FIRST_WORD] = False
@@ -168,9 +171,6 @@ def class_axis_r2(
 
 def intrinsic_table(kvs: dict[str, KeyedVectors], cfg: Analysis, cache_dir: Path | None = None) -> pd.DataFrame:
     """Intrinsic scores per space, memoised by the space's content (a reference repeats in every run of a task)."""
-    from embedlab.core import memo
-    from embedlab.vectors.intrinsic import intrinsic_scores
-
     restrict = cfg.analogy_restrict
     pairs, analogies = cfg.pair_sets, cfg.analogy_sets
     rows = []
@@ -214,8 +214,6 @@ def choose_probes(
 ) -> tuple[list[str], list[str]]:
     """The words whose neighbours the run reports: the task's probes, the most frequent training words, the most
     class-indicative ones and words training never saw; returns (class-indicative words, all probes)."""
-    from embedlab.analysis.neighbours import frequent_words, unseen_words
-
     indicative = class_indicative_words(odds, cfg.indicative_probes, cfg.indicative_min_count, vocab)
     unseen = unseen_words(vocab, cfg.unseen_probes)
     frequent = frequent_words(vocab, cfg.frequent_probes)
@@ -303,8 +301,6 @@ def analyse_run(
     cache_dir: Path | None = None,
 ) -> RunAnalysis:
     """Measure every space and write analysis.json/.md, neighbours, drift, log-odds, projections, projector."""
-    from embedlab.analysis.neighbours import write_neighbour_report
-
     lap = Laps()
     clock = lap.seconds
 
@@ -313,8 +309,6 @@ def analyse_run(
     projecting = None
     if sentences is not None and cfg.projection.sentences:
         from concurrent.futures import ThreadPoolExecutor
-
-        from embedlab.analysis.projection import write_projections
 
         pool = ThreadPoolExecutor(max_workers=1)
         projecting = pool.submit(write_projections, out_dir, spaces, sentences, cfg.projection, title, cache_dir)
@@ -344,8 +338,6 @@ def analyse_run(
         lap("neighbours")
 
         if cfg.projector_words > 0:
-            from embedlab.analysis.projector import export_projector
-
             export_projector(
                 RunDir(out_dir).projector,
                 vocab,

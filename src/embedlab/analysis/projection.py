@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from embedlab.core import memo
 from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import RunDir
@@ -77,8 +78,6 @@ def project(
 ) -> np.ndarray:
     """2-D coordinates by PCA, t-SNE or UMAP; t-SNE and UMAP memoised by content (reference spaces repeat)."""
     if method != "pca" and cache_dir is not None:
-        from embedlab.core import memo
-
         digest = memo.key(points.astype(np.float32), method, seed, *([tsne_iterations] if method == "tsne" else []))
         return memo.array(
             cache_dir, f"projection-{method}", digest, lambda: project(points, method, seed, None, tsne_iterations)
@@ -125,8 +124,6 @@ def all_coordinates(
     """Every panel's 2-D coordinates per method, two projections at a time (t-SNE's gradient alone keeps one of
     two cores busy: two at once take 1.5 s where one after the other take 2.2 s); identical panels computed once."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from embedlab.core import memo
 
     content = [memo.key(panel.reps.astype(np.float32)) for panel in panels]
     keys = {(col, method): (content[col], method) for col in range(len(panels)) for method in methods}

@@ -7,6 +7,7 @@ import dataclasses
 import math
 from typing import Any
 
+from embedlab.core.errors import EmbedlabError
 from embedlab.core.messages import unknown_key
 from embedlab.core.schema import fields_of, get_path, range_problem, ranges
 
@@ -60,8 +61,6 @@ def check(cfg: Any) -> None:
     config for one key, so added keys are checked here against the schema each node was composed with.
     """
     from omegaconf import OmegaConf
-
-    from embedlab.core.errors import EmbedlabError
 
     config = OmegaConf.to_container(cfg, resolve=False)
     if extra := _extra_key(cfg, ""):

@@ -54,7 +54,6 @@ def sweep_problem(args: list[str]) -> str | None:
     Each value of each swept override is composed once, the other sweeps at their first value (glob() sweeps,
     which need Hydra's config loader, are left to Hydra).
     """
-
     try:
         overrides = OverridesParser.create().parse_overrides(args)
     except HydraException:
@@ -87,7 +86,6 @@ def composition_problem(args: list[str]) -> str | None:
     Hydra reports these in 5-20 lines (or a traceback when the run directory is a file); a single run's overrides
     are composed here first (a sweep's lists are Hydra's to expand, so a sweep is left to it).
     """
-
     flags = [a for a in args if a.startswith("-")]
     if flags and set(flags) <= {"-m", "--multirun"}:
         return sweep_problem([a for a in args if a not in flags])

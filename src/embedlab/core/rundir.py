@@ -141,7 +141,7 @@ def _comparable(config_text: str) -> dict[str, Any]:
 def same_config(stored: dict[str, Any], current: dict[str, Any], prefix: str = "") -> bool:
     """Whether a stored run's config is this one. A key the stored config lacks was added to the schema after that
     run; the run used the key's default then, so it matches when this config has the default too."""
-    from embedlab.core.schema import MISSING, default_of
+    from embedlab.core.schema import MISSING, default_of  # lazy: +310 ms at import (Hydra, OmegaConf)
 
     for key in set(stored) | set(current):
         path = f"{prefix}.{key}" if prefix else str(key)

@@ -31,6 +31,7 @@ from embedlab.core.choices import (  # noqa: F401 - the schema's choice types, r
     TokenizerStyle,
     VectorFormat,
 )
+from embedlab.core.errors import EmbedlabError
 
 # OmegaConf reads these annotations at runtime, where `X | None` is not one it understands for dataclass fields.
 # ruff: noqa: UP007, UP045
@@ -76,8 +77,6 @@ class Ranged:
             if "range" in spec.metadata:
                 path = f"{self.GROUP}.{spec.name}" if self.GROUP else spec.name
                 if problem := range_problem(path, getattr(self, spec.name), spec.metadata["range"]):
-                    from embedlab.core.errors import EmbedlabError
-
                     raise EmbedlabError(problem)
 
 

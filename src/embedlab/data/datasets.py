@@ -272,7 +272,6 @@ def read_table(
 
 def bad_jsonl_line(path: Path, encoding: str) -> str | None:
     """Where a JSON-lines file stops being one, by line number (pandas names a byte position, users count lines)."""
-
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding=encoding) as handle:
         for number, line in enumerate(handle, 1):

@@ -31,6 +31,7 @@ from embedlab.core.rundir import (
     read_status,
     remove_partial,
 )
+from embedlab.studies.tracking import experiment_name, prepare_store
 
 log = logging.getLogger("embedlab")
 
@@ -174,7 +175,6 @@ INTERRUPT_GRACE = 10.0  # seconds for the jobs to write their own records after 
 def interrupted_sweep(grace: float = INTERRUPT_GRACE) -> str:
     """After Ctrl-C: every run of this process' sweep still marked running whose process is gone (its lock free)
     is recorded as interrupted, its partial files removed; returns the one line to print."""
-
     if not ACTIVE_SWEEPS:
         return "interrupted (Ctrl-C) before any run started"
     folder = ACTIVE_SWEEPS[-1]
@@ -218,7 +218,6 @@ class SweepCallbacks(Callback):
 
     @staticmethod
     def _prepare_tracking(config: DictConfig) -> None:
-        from embedlab.studies.tracking import experiment_name, prepare_store
 
         tracking = OmegaConf.select(config, "tracking")
         if tracking is None:
@@ -256,7 +255,7 @@ class SweepCallbacks(Callback):
 
     @staticmethod
     def _finish(config: DictConfig) -> None:
-        from embedlab.studies.report import publish
+        from embedlab.studies.report import publish  # lazy: +448 ms at import
 
         folder = Path(config.hydra.sweep.dir)
         progress = _progress_dir(folder)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlab.core.errors import EmbedlabError
+from embedlab.vectors.transformer import encode_sentences, encoder_folder
 
 if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
     from embedlab.core.schema import FastTextModel, SentenceEncoder, TfidfLr
@@ -147,8 +148,6 @@ def sentence_encoder(
     """A frozen sentence encoder's embeddings (vectors.transformer, cached) + logistic regression, C the best of
     config.C on dev accuracy. Raw texts: the encoder has its own tokenizer."""
     import time
-
-    from embedlab.vectors.transformer import encode_sentences, encoder_folder
 
     encoder = encoder_folder(config.encoder, "model.encoder")
     started = time.perf_counter()

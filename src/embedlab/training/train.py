@@ -200,7 +200,7 @@ def train(
     """
     import keras
 
-    from embedlab.training.optimizers import catch_up_callback, make_optimizer
+    from embedlab.training.optimizers import catch_up_callback, make_optimizer  # lazy: +6.2 s at import (TensorFlow)
 
     name = Optimizer(trainer.optimizer).value
     adadelta = {"rho": trainer.rho, "epsilon": trainer.epsilon} if name == "adadelta" else {}

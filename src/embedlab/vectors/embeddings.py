@@ -16,6 +16,7 @@ from embedlab.core.errors import EmbedlabError
 from embedlab.data.download import ensure
 from embedlab.data.text import FIRST_WORD, Vocabulary
 from embedlab.vectors.files import Coverage, VectorSource, build_matrix, load_pretrained, resolve_path
+from embedlab.vectors.transformer import REPORT_FILE, encoder_folder, ensure_distilled
 
 if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
     from embedlab.core.schema import Corpus, Embedding, Pretrain
@@ -101,8 +102,6 @@ def distilled_source(embedding: Embedding, vocab: Vocabulary, cache_dir: Path) -
     """Vectors distilled from a sentence transformer for the task's training words (cached; made on first use)."""
     import json
 
-    from embedlab.vectors.transformer import REPORT_FILE, encoder_folder, ensure_distilled
-
     if not embedding.dim or embedding.dim <= 0:
         raise EmbedlabError(
             f"embedding.dim={embedding.dim}: distilled vectors need a positive number of PCA dimensions"
@@ -121,7 +120,7 @@ def pretrained_source(
     pretraining: Pretraining | None, data_dir: Path, cache_dir: Path
 ) -> tuple[VectorSource, str, dict[str, Any]]:
     """Vectors embedlab trains itself: the cached model for (corpus, pretrain), trained on first use."""
-    from embedlab.vectors.pretrain import ensure_pretrained
+    from embedlab.vectors.pretrain import ensure_pretrained  # lazy: +398 ms at import
 
     if pretraining is None:
         raise EmbedlabError("embedding.source=pretrained needs the corpus and pretrain config groups")

@@ -20,6 +20,7 @@ from embedlab.core.choices import OovInit, VectorFormat
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
 from embedlab.data.text import FIRST_WORD, PAD_ID, Vocabulary
+from embedlab.vectors.transformer import read_model2vec
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +322,6 @@ def load_pretrained(
     else:
         wanted = set(vocab.words[FIRST_WORD:])
         if fmt == "model2vec":
-            from embedlab.vectors.transformer import read_model2vec
-
             found, dim, subword = read_model2vec(source.path, wanted)
         elif fmt in ("word2vec_bin", "fasttext_bin"):
             found, dim, subword = read_with_gensim(source, wanted, fmt)

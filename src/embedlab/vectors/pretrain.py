@@ -25,7 +25,8 @@ from embedlab.core.errors import EmbedlabError, print_error
 from embedlab.core.jsonio import whole_folder
 from embedlab.core.resources import peak_memory_mb
 from embedlab.data.text import Tokenizer
-from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, tokenized_corpus
+from embedlab.vectors.corpora import LineCorpus, TaskText, TokenizedCorpus, cached_corpus, tokenized_corpus
+from embedlab.vectors.space import keyed_vectors
 
 if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
     from embedlab.core.schema import Corpus as CorpusConfig
@@ -71,8 +72,6 @@ def _count_words(corpus: TokenizedCorpus) -> Counter[str]:
 
 def _keyed_vectors(words: list[str], vectors: np.ndarray, counts: Counter[str]) -> Any:
     """KeyedVectors sorted by corpus frequency, so analogy evaluation can restrict to the top words."""
-    from embedlab.vectors.space import keyed_vectors
-
     order = sorted(range(len(words)), key=lambda i: (-counts[words[i]], words[i]))
     return keyed_vectors([words[i] for i in order], vectors[order], [counts[words[i]] for i in order])
 
@@ -165,7 +164,7 @@ TRAINERS = {"word2vec": train_word2vec, "fasttext": train_fasttext, "glove": tra
 
 
 def train_into(folder: Path, corpus: TokenizedCorpus, cfg: Pretrain, corpus_cfg: CorpusConfig) -> dict[str, Any]:
-    from embedlab.vectors.intrinsic import intrinsic_scores
+    from embedlab.vectors.intrinsic import intrinsic_scores  # lazy: +1.6 s at import
 
     if corpus.tokens < cfg.min_count:
         raise EmbedlabError(
@@ -218,8 +217,6 @@ def find_pretrained(
     task_text: TaskText | None = None,
 ) -> Pretrained | None:
     """The cached model for these settings if it was trained already; never trains (for reference spaces)."""
-    from embedlab.vectors.corpora import cached_corpus
-
     _check(pretrain_cfg)
     if corpus_cfg.task_train and task_text is None:
         return None

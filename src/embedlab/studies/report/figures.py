@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from embedlab.analysis.projection import compare_projections
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.jsonio import atomic_write
 from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import model_name, source_label, source_name, task_name
 from embedlab.studies.report.tables import FIGURES, completed
+from embedlab.training.baselines import BASELINES
 
 log = logging.getLogger("embedlab")
 
@@ -38,8 +40,6 @@ MARKERS = {SCRATCH: "D", PRETRAINED: "o", BASELINE: "s"}
 
 def arm_label(model: str, embedding: str, mode: str) -> str:
     """'CNN, GloVe 6B 100d, fine-tuned'; a baseline by its model alone, or with the vectors it uses."""
-    from embedlab.training.baselines import BASELINES
-
     if model in BASELINES:
         return model_name(model) + ("" if embedding == "scratch" else f" + {source_name(embedding)}")
     return f"{model_name(model)}, {source_name(embedding, mode)}"
@@ -48,8 +48,6 @@ def arm_label(model: str, embedding: str, mode: str) -> str:
 def forest_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """What an accuracy figure draws, one row per arm: its panel (task, training size), label, mean and 95% interval
     in %, and its kind (scratch, pretrained, baseline). Neural arms first (by model, then mean), baselines last."""
-    from embedlab.training.baselines import BASELINES
-
     rows = []
     for record in cells.to_dict("records"):
         baseline = record["model"] in BASELINES
@@ -250,8 +248,6 @@ def caption_for(figure: Path) -> str:
 
 def projection_figures(frame: pd.DataFrame, folder: Path, cache_dir: Path | None = None) -> list[Path]:
     """One comparison figure per task of the completed runs that drew sentence projections (one run per source)."""
-    from embedlab.analysis.projection import compare_projections
-
     written: list[Path] = []
     if "status" not in frame or "task" not in frame:
         return written

@@ -29,6 +29,9 @@ from embedlab.studies.report.tables import (
     semantic_table,
     versus_scratch,
 )
+from embedlab.studies.results import tested, untuned_runs
+from embedlab.studies.tuning import ARM, budget_verdict, trial_runs, verdict_sentence
+from embedlab.training.baselines import BASELINES
 
 
 def p_text(p: float) -> str:
@@ -43,7 +46,6 @@ def answer(frame: pd.DataFrame) -> list[str]:
     paragraphs: list[str] = []
     if against.empty:
         return paragraphs
-    from embedlab.training.baselines import BASELINES
 
     cells = accuracy_table(frame)
     for (task, model, size), group in against.groupby(["task", "model", "train_size"], dropna=False, sort=True):
@@ -136,9 +138,6 @@ def paper_sentences(frame: pd.DataFrame, table: Path) -> list[str]:
 def budget_sentences(evp: pd.DataFrame) -> list[str]:
     """Each arm against its task's scratch Embedding (the neural model's) across tuning budgets: from which budget
     on its order holds, or that it flips ("GloVe 6B 100d, fine-tuned leads ... from budget 4 on")."""
-    from embedlab.studies.tuning import ARM, budget_verdict, verdict_sentence
-    from embedlab.training.baselines import BASELINES
-
     sentences = []
     for task, group in evp.groupby("task", sort=True):
         arms = group[ARM].drop_duplicates().to_dict("records")
@@ -158,9 +157,6 @@ def budget_sentences(evp: pd.DataFrame) -> list[str]:
 
 def tuning_cost(frame: pd.DataFrame) -> str:
     """Run-minutes per arm spent on tuning (its trials) and on its test runs: what each tuned answer cost."""
-    from embedlab.studies.results import tested
-    from embedlab.studies.tuning import ARM, trial_runs
-
     trials = trial_runs(frame)
     if "wall_seconds" not in frame or trials.empty:
         return ""
@@ -179,8 +175,6 @@ def tuning_cost(frame: pd.DataFrame) -> str:
 def tuned_answer(frame: pd.DataFrame, evp: pd.DataFrame) -> list[str]:
     """A tuned study's answer: the verdicts of each arm's best dev trial retrained on test seeds, whether they hold
     across budgets, what the tuning cost, and the verdict one untuned point gives, labelled, beside them."""
-    from embedlab.studies.results import untuned_runs
-
     budget = int(evp["trials"].max())  # each arm's number of trials (evp_table counts them)
     said = answer(frame)
     if said:

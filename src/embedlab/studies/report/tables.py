@@ -11,7 +11,8 @@ import pandas as pd
 from embedlab.core.errors import EmbedlabError
 from embedlab.core.rundir import RunDir
 from embedlab.studies.report.names import interval, percent
-from embedlab.studies.results import CELL, summarise, tested
+from embedlab.studies.results import CELL, collect, paired, summarise, tested, unseen_table
+from embedlab.training.baselines import BASELINES
 from embedlab.vectors.space import INITIAL, TRAINED
 
 FIGURES = "figures"
@@ -25,8 +26,6 @@ DRIFT_BUCKETS = ["0", "1-4", "5-49", "50+"]
 
 def load_study(folder: Path) -> pd.DataFrame:
     """The study's results table: runs.parquet when it is there, else rebuilt from the run directories."""
-    from embedlab.studies.results import collect
-
     table = Path(folder) / "runs.parquet"
     return pd.read_parquet(table) if table.exists() else collect(Path(folder))
 
@@ -51,8 +50,6 @@ def accuracy_table(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
 
 def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Each source minus the scratch Embedding of the same setting, on shared seeds, with both p-values."""
-    from embedlab.studies.results import paired
-
     pairs = paired(frame, metric)
     if pairs.empty:
         return pairs
@@ -81,9 +78,6 @@ def versus_scratch(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Dat
 
 def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Each non-neural baseline beside the best neural cell of the same task and training size."""
-    from embedlab.studies.results import summarise
-    from embedlab.training.baselines import BASELINES
-
     cells = summarise(frame)
     if cells.empty or not cells["model"].isin(BASELINES).any():
         return pd.DataFrame()
@@ -113,8 +107,6 @@ def baseline_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def unseen_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The unseen-word comparison (results.unseen_table) as the report shows it."""
-    from embedlab.studies.results import unseen_table
-
     table = unseen_table(frame)
     if table.empty:
         return table
@@ -187,7 +179,7 @@ def neighbour_table(frame: pd.DataFrame, task: str, words: Sequence[str] | None 
 def paper_table_path(frame: pd.DataFrame) -> Path | None:
     """The published table the runs name in `paper_table`: a bare file name is looked up among the study files
     (experiments/experiment/), so run configs do not carry the checkout's location; an absolute path is used as is."""
-    from embedlab.core.config import EXPERIMENTS_DIR
+    from embedlab.core.config import EXPERIMENTS_DIR  # lazy: +230 ms at import (Hydra, OmegaConf)
 
     names = frame.get("config.paper_table")
     if names is None or not names.notna().any():
