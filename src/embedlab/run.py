@@ -170,8 +170,7 @@ def fit_neural(cfg: DictConfig, task: Any, emb: Any, out_dir: Path, started: flo
     if not tuning:
         write_predictions(out_dir, data, probs, unseen)
     if cfg.save_model:
-        tokenizer = typed(cfg.task.tokenizer)
-        save_classifier(out_dir, model, task.vocab, tokenizer, data.classes, task.max_len, min_len, batch)
+        save_classifier(out_dir, model, task.vocab, task.tokenizer, data.classes, task.max_len, min_len, batch)
     for name, matrix in ((INITIAL, initial), (TRAINED, trained)):  # training-split counts kept in the file's order
         Space.full(name, matrix).keyed(task.vocab, True).save_word2vec_format(str(run.space(name)), binary=True)
     analysis: dict[str, Any] = {}

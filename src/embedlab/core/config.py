@@ -72,5 +72,6 @@ def typed(node: Any) -> Any:
 
 
 def plain(node: Any) -> dict[str, Any]:
-    """A composed config node as the plain, resolved dict the stages take (the one place a config leaves OmegaConf)."""
+    """A composed config node as a plain, resolved dict (Enums as strings): a record of the config, for MLflow's
+    params and JSON; the stages take typed() instead. With typed(), the one place a config leaves OmegaConf."""
     return OmegaConf.to_container(node, resolve=True, enum_to_str=True)  # type: ignore[return-value]

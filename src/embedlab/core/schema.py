@@ -72,12 +72,19 @@ class Ranged:
 
     GROUP: ClassVar[str] = ""  # the node's key in the run config ("" for the root)
 
+    @classmethod
+    def ranged_fields(cls) -> list[tuple[str, str, Bounds]]:
+        """(field name, dotted key in the run config, bounds) of each of this node's ranged fields."""
+        return [
+            (spec.name, f"{cls.GROUP}.{spec.name}" if cls.GROUP else spec.name, spec.metadata["range"])
+            for spec in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if "range" in spec.metadata
+        ]
+
     def __post_init__(self) -> None:
-        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
-            if "range" in spec.metadata:
-                path = f"{self.GROUP}.{spec.name}" if self.GROUP else spec.name
-                if problem := range_problem(path, getattr(self, spec.name), spec.metadata["range"]):
-                    raise EmbedlabError(problem)
+        for name, path, bounds in self.ranged_fields():
+            if problem := range_problem(path, getattr(self, name), bounds):
+                raise EmbedlabError(problem)
 
 
 def ranges() -> dict[str, Bounds]:
@@ -90,9 +97,7 @@ def ranges() -> dict[str, Bounds]:
             continue
         seen.add(node)
         nodes.extend(node.__subclasses__())
-        for spec in dataclasses.fields(node):
-            if "range" in spec.metadata:
-                out[f"{node.GROUP}.{spec.name}" if node.GROUP else spec.name] = spec.metadata["range"]
+        out.update((path, bounds) for _, path, bounds in node.ranged_fields())
     return out
 
 

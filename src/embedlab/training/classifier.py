@@ -8,7 +8,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import keras
 import numpy as np
@@ -21,9 +21,6 @@ from embedlab.training import optimizers  # noqa: F401  (registers the optimizer
 from embedlab.training.models import EMBEDDING_LAYER
 from embedlab.training.train import predict
 
-if TYPE_CHECKING:  # the schema imports Hydra; a stage needs only its dataclasses' attributes
-    from embedlab.core.schema import Tokenizer as TokenizerConfig
-
 CLASSIFIER_KEYS = {"classes": list, "tokenizer": dict, "max_len": int, "min_len": int, "batch_size": int}
 
 
@@ -31,7 +28,7 @@ def save_classifier(
     out_dir: Path,
     model: Any,
     vocab: Any,
-    tokenizer: TokenizerConfig,
+    tokenizer: Tokenizer,
     classes: tuple[str, ...],
     max_len: int,
     min_len: int,
